@@ -1,0 +1,110 @@
+//! The C surface: every exported function. Each one checks its pointers, calls the safe core and
+//! turns the `Result` into the C return value in one place ([`IntoCReturn`], [`c_call!`]).
+
+use std::os::raw::c_char;
+
+use libc::c_int;
+
+use crate::error::{Error, Result};
+use crate::socket::csock_socket;
+
+mod activation;
+mod audit;
+mod socket;
+mod text;
+
+pub use activation::*;
+pub use audit::*;
+pub use socket::*;
+pub use text::*;
+
+/// What a successful core result returns to C.
+pub(crate) trait IntoCReturn {
+    fn into_c(self) -> c_int;
+}
+
+impl IntoCReturn for () {
+    fn into_c(self) -> c_int {
+        0
+    }
+}
+
+impl IntoCReturn for c_int {
+    fn into_c(self) -> c_int {
+        self
+    }
+}
+
+impl IntoCReturn for bool {
+    fn into_c(self) -> c_int {
+        c_int::from(self)
+    }
+}
+
+impl IntoCReturn for usize {
+    fn into_c(self) -> c_int {
+        c_int::try_from(self).unwrap_or(c_int::MAX)
+    }
+}
+
+/// Runs `$body` (a block returning `Result`) and converts its outcome: the value on success;
+/// on failure the message `"<context>: <what>: <ENAME>: <description>"` is recorded, `errno` is
+/// set and `-errno` returned. The context is formatted only on failure.
+macro_rules! c_call {
+    ($body:block, $($context:tt)+) => {
+        {
+            // The closure gives `$body` its own `?` scope.
+            #[allow(clippy::redundant_closure_call)]
+            let result: $crate::error::Result<_> = (|| $body)();
+            match result {
+                Ok(value) => $crate::ffi::IntoCReturn::into_c(value),
+                Err(err) => $crate::error::fail(&err, format_args!($($context)+)),
+            }
+        }
+    };
+}
+pub(crate) use c_call;
+
+/// Resolves a pointer the caller must provide; `NULL` gives `EINVAL`.
+///
+/// # Safety
+/// `ptr` is `NULL` or valid for reads of a `T` for the duration of the call.
+pub(crate) unsafe fn arg<'a, T>(ptr: *const T, what: &'static str) -> Result<&'a T> {
+    // SAFETY: the caller guarantees `ptr` is NULL or valid; `as_ref` checks NULL.
+    unsafe { ptr.as_ref() }.ok_or(Error::new(libc::EINVAL, what))
+}
+
+/// Resolves an out-pointer the caller must provide; `NULL` gives `EINVAL`. Nothing is written
+/// through it here: callers write only once the operation has succeeded.
+///
+/// # Safety
+/// `ptr` is `NULL` or valid for reads and writes of a `T` for the duration of the call.
+pub(crate) unsafe fn arg_mut<'a, T>(ptr: *mut T, what: &'static str) -> Result<&'a mut T> {
+    // SAFETY: the caller guarantees `ptr` is NULL or valid and unaliased; `as_mut` checks NULL.
+    unsafe { ptr.as_mut() }.ok_or(Error::new(libc::EINVAL, what))
+}
+
+/// A caller's text buffer: `NULL` with size 0 asks for the length only.
+///
+/// # Safety
+/// `buf` is `NULL` or valid for writes of `size` bytes.
+pub(crate) unsafe fn text_buf<'a>(buf: *mut c_char, size: usize) -> Result<&'a mut [u8]> {
+    if buf.is_null() {
+        return if size == 0 {
+            Ok(&mut [])
+        } else {
+            Err(Error::new(libc::EINVAL, "buf is NULL"))
+        };
+    }
+    // SAFETY: `buf` is non-NULL and the caller guarantees `size` writable bytes.
+    Ok(unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), size) })
+}
+
+/// The descriptor of a socket pointer, for error messages only (`-1` for `NULL`).
+///
+/// # Safety
+/// As for [`arg`].
+pub(crate) unsafe fn fd_of(sock: *const csock_socket) -> c_int {
+    // SAFETY: forwarded from the caller.
+    unsafe { sock.as_ref() }.map_or(-1, |s| s.fd)
+}

@@ -1,0 +1,383 @@
+//! Creating, adopting and managing sockets.
+
+use libc::{c_int, sockaddr, socklen_t};
+
+use super::{arg, arg_mut, c_call, fd_of};
+use crate::socket::csock_socket;
+use crate::{adopt, create, lifecycle, sys};
+
+/// Creates a socket, like Python's `socket.socket(family, type, proto)`.
+///
+/// `CSOCK_DEFAULT` (-1) selects CPython's defaults: `AF_INET`, `SOCK_STREAM`, protocol 0. The
+/// audit hooks see `"socket.__new__"` with `fd` -1 and the values after defaulting (`type` as
+/// given, flag bits included) before anything is created. The socket is created with one call,
+/// `socket(family, type | SOCK_CLOEXEC, proto)`, so it is never inherited by a child, even one
+/// forked and executed by another thread at the same moment. `SOCK_NONBLOCK` in `type` makes the
+/// descriptor non-blocking; the recorded `type` never keeps `SOCK_NONBLOCK` or `SOCK_CLOEXEC`.
+///
+/// Returns 0 and fills `*out` (which then owns the descriptor: release it with `csock_close()`),
+/// or -errno: -EINVAL for a NULL `out`, the hook's error if a hook refuses, or the kernel's error
+/// (-EAFNOSUPPORT, -EINVAL, -EPROTONOSUPPORT, -EMFILE, ...). On failure `*out` is untouched.
+///
+/// ```c
+/// csock_socket s;
+/// if (csock_open(&s, CSOCK_DEFAULT, SOCK_STREAM | SOCK_NONBLOCK, CSOCK_DEFAULT) < 0)
+///     fprintf(stderr, "%s\n", csock_last_error());
+/// // s.family == AF_INET, s.type == SOCK_STREAM, s.proto == 0
+/// ```
+///
+/// # Safety
+/// `out` is NULL or points to writable memory for one `csock_socket`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_open(
+    out: *mut csock_socket,
+    family: c_int,
+    r#type: c_int,
+    proto: c_int,
+) -> c_int {
+    c_call!(
+        {
+            // SAFETY: `out` is NULL or valid, per this function's contract.
+            let out = unsafe { arg_mut(out, "out is NULL") }?;
+            *out = create::open(family, r#type, proto)?;
+            Ok(())
+        },
+        "csock_open(family={family}, type={}, proto={proto})",
+        r#type
+    )
+}
+
+/// Adopts an existing descriptor, like `socket.socket(family, type, proto, fileno=fd)`.
+///
+/// The descriptor is always validated: a negative `fd` gives -EBADF without a system call, a
+/// closed one -EBADF, a pipe, file, eventfd or directory -ENOTSOCK. Each value given as
+/// `CSOCK_DEFAULT` is detected with one query (`SO_DOMAIN`, `SO_TYPE`, `SO_PROTOCOL`); a value
+/// given explicitly is recorded as given, without being checked against the kernel, except that
+/// flag bits are cleared from `type`. With all three given, one validating query is made.
+/// The audit hooks see the values that will be recorded (detected ones filled in).
+///
+/// The descriptor is never changed: its close-on-exec flag and blocking mode stay as they were.
+///
+/// Returns 0 and fills `*out`, which then owns `fd`; or -errno, in which case `*out` is untouched
+/// and the caller still owns `fd`, open and unchanged.
+///
+/// # Safety
+/// `out` is NULL or points to writable memory for one `csock_socket`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_adopt(
+    out: *mut csock_socket,
+    fd: c_int,
+    family: c_int,
+    r#type: c_int,
+    proto: c_int,
+) -> c_int {
+    c_call!(
+        {
+            // SAFETY: `out` is NULL or valid, per this function's contract.
+            let out = unsafe { arg_mut(out, "out is NULL") }?;
+            *out = adopt::adopt(fd, family, r#type, proto)?;
+            Ok(())
+        },
+        "csock_adopt(fd={fd})"
+    )
+}
+
+/// Adopts a duplicate of `fd`, like `socket.fromfd(fd, family, type, proto)`.
+///
+/// The duplicate is made with `F_DUPFD_CLOEXEC` (so it is not inheritable), then adopted as
+/// `csock_adopt()` does, with `CSOCK_DEFAULT` values detected. `fd` itself is never closed or
+/// changed, whether the call succeeds or fails; on failure the duplicate is closed again.
+///
+/// Returns 0 and fills `*out` (owning the duplicate), or -errno (-EBADF, -ENOTSOCK, -EMFILE,
+/// -EINVAL for a NULL `out`, or a hook's refusal) with `*out` untouched.
+///
+/// # Safety
+/// `out` is NULL or points to writable memory for one `csock_socket`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_fromfd(
+    out: *mut csock_socket,
+    fd: c_int,
+    family: c_int,
+    r#type: c_int,
+    proto: c_int,
+) -> c_int {
+    c_call!(
+        {
+            // SAFETY: `out` is NULL or valid, per this function's contract.
+            let out = unsafe { arg_mut(out, "out is NULL") }?;
+            *out = adopt::fromfd(fd, family, r#type, proto)?;
+            Ok(())
+        },
+        "csock_fromfd(fd={fd})"
+    )
+}
+
+/// Duplicates a socket, like `socket.dup()`: a new non-inheritable descriptor
+/// (`F_DUPFD_CLOEXEC`) recording the same family, type and protocol.
+///
+/// Returns 0 and fills `*out`, or -errno (-EBADF for a closed `sock`, -EMFILE, -EINVAL for a NULL
+/// pointer, or a hook's refusal) with `*out` untouched.
+///
+/// # Safety
+/// `out` and `sock` are NULL or valid; `out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_dup(out: *mut csock_socket, sock: *const csock_socket) -> c_int {
+    c_call!(
+        {
+            // SAFETY: both pointers are NULL or valid, per this function's contract.
+            let (out, sock) = unsafe { (arg_mut(out, "out is NULL")?, arg(sock, "sock is NULL")?) };
+            *out = adopt::dup(sock)?;
+            Ok(())
+        },
+        // SAFETY: as above.
+        "csock_dup(fd={})",
+        unsafe { fd_of(sock) }
+    )
+}
+
+/// Creates a connected pair, like `socket.socketpair(family, type, proto)`.
+///
+/// `CSOCK_DEFAULT` gives `AF_UNIX`, `SOCK_STREAM`, 0. Both ends are created non-inheritable in
+/// one call (`SOCK_CLOEXEC`), record the same values (flag bits cleared from `type`), and are
+/// audited once each. Either both ends are returned or neither: no half pair is left behind.
+///
+/// Returns 0 and fills `pair[0]` and `pair[1]`, or -errno with `pair` untouched.
+///
+/// # Safety
+/// `pair` is NULL or points to writable memory for two `csock_socket` values.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_socketpair(
+    pair: *mut csock_socket,
+    family: c_int,
+    r#type: c_int,
+    proto: c_int,
+) -> c_int {
+    c_call!(
+        {
+            // SAFETY: `pair` is NULL or valid for two values, per this function's contract.
+            let pair = unsafe { arg_mut(pair.cast::<[csock_socket; 2]>(), "pair is NULL") }?;
+            *pair = create::socketpair(family, r#type, proto)?;
+            Ok(())
+        },
+        "csock_socketpair(family={family}, type={}, proto={proto})",
+        r#type
+    )
+}
+
+/// Accepts a connection, like `socket.accept()`.
+///
+/// Uses `accept4(..., SOCK_CLOEXEC | flags)`, so the new socket is never inheritable; `flags`
+/// may hold `SOCK_NONBLOCK` and nothing else (-EINVAL, without a system call). Retried when
+/// interrupted (`EINTR`). The new socket records the listener's family, type and protocol.
+/// `addr` and `addrlen` work as with `accept(2)`: both may be NULL; otherwise `*addrlen` is the
+/// size of `addr` on entry, the address is truncated to it, and on return `*addrlen` holds the
+/// address's real length.
+///
+/// Returns 0 and fills `*out`, or -errno (-EAGAIN on a non-blocking listener with no pending
+/// connection, -EBADF, -EINVAL, ...) with `*out`, `*addr` and `*addrlen` untouched.
+///
+/// # Safety
+/// `listener` and `out` are NULL or valid; `addr` is NULL or writable for `*addrlen` bytes;
+/// `addrlen` is NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_accept(
+    listener: *const csock_socket,
+    out: *mut csock_socket,
+    addr: *mut sockaddr,
+    addrlen: *mut socklen_t,
+    flags: c_int,
+) -> c_int {
+    c_call!(
+        {
+            // SAFETY: pointers are NULL or valid, per this function's contract.
+            let (listener, out) = unsafe {
+                (
+                    arg(listener, "listener is NULL")?,
+                    arg_mut(out, "out is NULL")?,
+                )
+            };
+            let addrlen = if addr.is_null() {
+                None
+            } else {
+                // SAFETY: as above.
+                Some(unsafe { arg_mut(addrlen, "addr is given but addrlen is NULL") }?)
+            };
+            let (sock, peer) = create::accept(listener, flags)?;
+            if let Some(addrlen) = addrlen {
+                let bytes = sys::storage_bytes(&peer.storage, peer.len);
+                let n = bytes.len().min(*addrlen as usize);
+                // SAFETY: `addr` is writable for `*addrlen` bytes and `n` does not exceed that.
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), addr.cast::<u8>(), n) };
+                *addrlen = peer.len;
+            }
+            *out = sock;
+            Ok(())
+        },
+        // SAFETY: as above.
+        "csock_accept(fd={}, flags={flags})",
+        unsafe { fd_of(listener) }
+    )
+}
+
+/// Closes a socket, like `socket.close()`.
+///
+/// Sets `sock->fd` to -1 first, then calls `close(2)` once: never retried on `EINTR`,
+/// `ECONNRESET` ignored. Closing a socket whose `fd` is already -1 returns 0 and does nothing.
+///
+/// Returns 0, or -errno: -EINVAL for NULL, or close's error (-EBADF when the descriptor was
+/// closed behind csock's back). `sock->fd` is -1 afterwards in every case but NULL.
+///
+/// # Safety
+/// `sock` is NULL or points to a valid, writable `csock_socket`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_close(sock: *mut csock_socket) -> c_int {
+    // The descriptor before closing, for the message.
+    // SAFETY: `sock` is NULL or valid, per this function's contract.
+    let fd = unsafe { fd_of(sock) };
+    c_call!(
+        {
+            // SAFETY: as above.
+            lifecycle::close(unsafe { arg_mut(sock, "sock is NULL") }?)
+        },
+        "csock_close(fd={fd})"
+    )
+}
+
+/// Hands the descriptor back without closing it, like `socket.detach()`.
+///
+/// Returns the descriptor (>= 0), which the caller now owns, and sets `sock->fd` to -1; or
+/// -EBADF if the socket is already closed or detached, -EINVAL for NULL.
+///
+/// # Safety
+/// `sock` is NULL or points to a valid, writable `csock_socket`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_detach(sock: *mut csock_socket) -> c_int {
+    c_call!(
+        {
+            // SAFETY: `sock` is NULL or valid, per this function's contract.
+            lifecycle::detach(unsafe { arg_mut(sock, "sock is NULL") }?)
+        },
+        "csock_detach"
+    )
+}
+
+/// Shuts down one or both directions, like `socket.shutdown(how)`.
+///
+/// `how` is `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`; anything else gives -EINVAL without a system
+/// call. Returns 0 or -errno (-EBADF for a closed socket, -ENOTCONN, ...).
+///
+/// # Safety
+/// `sock` is NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_shutdown(sock: *const csock_socket, how: c_int) -> c_int {
+    c_call!(
+        {
+            // SAFETY: `sock` is NULL or valid, per this function's contract.
+            lifecycle::shutdown(unsafe { arg(sock, "sock is NULL") }?, how)
+        },
+        // SAFETY: as above.
+        "csock_shutdown(fd={}, how={how})",
+        unsafe { fd_of(sock) }
+    )
+}
+
+/// Whether the socket would be inherited by a child program, like `socket.get_inheritable()`.
+///
+/// Read from the kernel (`FD_CLOEXEC`) each time. Returns 1 (inheritable), 0 (not
+/// inheritable, the default for every socket csock creates) or -errno.
+///
+/// # Safety
+/// `sock` is NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_get_inheritable(sock: *const csock_socket) -> c_int {
+    c_call!(
+        {
+            // SAFETY: `sock` is NULL or valid, per this function's contract.
+            lifecycle::inheritable(unsafe { arg(sock, "sock is NULL") }?)
+        },
+        // SAFETY: as above.
+        "csock_get_inheritable(fd={})",
+        unsafe { fd_of(sock) }
+    )
+}
+
+/// Makes the socket inheritable or not, like `socket.set_inheritable()`, with one
+/// `ioctl(FIONCLEX / FIOCLEX)`. Returns 0 or -errno.
+///
+/// # Safety
+/// `sock` is NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_set_inheritable(
+    sock: *const csock_socket,
+    inheritable: bool,
+) -> c_int {
+    c_call!(
+        {
+            // SAFETY: `sock` is NULL or valid, per this function's contract.
+            lifecycle::set_inheritable(unsafe { arg(sock, "sock is NULL") }?, inheritable)
+        },
+        // SAFETY: as above.
+        "csock_set_inheritable(fd={}, inheritable={inheritable})",
+        unsafe { fd_of(sock) }
+    )
+}
+
+/// Whether the socket is in blocking mode, like `socket.getblocking()`.
+///
+/// Read from the kernel (`O_NONBLOCK`) each time. Returns 1 (blocking), 0 (non-blocking) or
+/// -errno.
+///
+/// # Safety
+/// `sock` is NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_get_blocking(sock: *const csock_socket) -> c_int {
+    c_call!(
+        {
+            // SAFETY: `sock` is NULL or valid, per this function's contract.
+            lifecycle::blocking(unsafe { arg(sock, "sock is NULL") }?)
+        },
+        // SAFETY: as above.
+        "csock_get_blocking(fd={})",
+        unsafe { fd_of(sock) }
+    )
+}
+
+/// Sets blocking or non-blocking mode, like `socket.setblocking()`, with one `ioctl(FIONBIO)`.
+/// Returns 0 or -errno.
+///
+/// # Safety
+/// `sock` is NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_set_blocking(sock: *const csock_socket, blocking: bool) -> c_int {
+    c_call!(
+        {
+            // SAFETY: `sock` is NULL or valid, per this function's contract.
+            lifecycle::set_blocking(unsafe { arg(sock, "sock is NULL") }?, blocking)
+        },
+        // SAFETY: as above.
+        "csock_set_blocking(fd={}, blocking={blocking})",
+        unsafe { fd_of(sock) }
+    )
+}
+
+/// Reads what the kernel knows of any descriptor, without taking, changing or closing it:
+/// family, type and protocol as `csock_adopt()` would detect them, and `CSOCK_INFO_NONBLOCK`,
+/// `CSOCK_INFO_CLOEXEC`, `CSOCK_INFO_LISTENING` in `flags`.
+///
+/// Returns 0 and fills `*info`, or -errno (-EBADF, -ENOTSOCK, -EINVAL for NULL) with `*info`
+/// untouched.
+///
+/// # Safety
+/// `info` is NULL or points to writable memory for one `csock_info`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_inspect(fd: c_int, info: *mut crate::socket::csock_info) -> c_int {
+    c_call!(
+        {
+            // SAFETY: `info` is NULL or valid, per this function's contract.
+            let info = unsafe { arg_mut(info, "info is NULL") }?;
+            *info = adopt::inspect(fd)?;
+            Ok(())
+        },
+        "csock_inspect(fd={fd})"
+    )
+}

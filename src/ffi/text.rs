@@ -1,0 +1,232 @@
+//! Addresses, text, names, constants, errors and version.
+
+use std::ffi::CStr;
+use std::os::raw::c_char;
+
+use libc::{c_int, sockaddr, sockaddr_storage, socklen_t};
+
+use super::{arg, arg_mut, c_call, fd_of, text_buf};
+use crate::error::{self, Error, Result};
+use crate::socket::csock_socket;
+use crate::{addr, names};
+
+/// # Safety
+/// Pointers are NULL or valid, as for `csock_getsockname`.
+unsafe fn address_into(
+    sock: *const csock_socket,
+    out: *mut sockaddr_storage,
+    len: *mut socklen_t,
+    read: fn(&csock_socket) -> Result<(sockaddr_storage, socklen_t)>,
+) -> Result<()> {
+    // SAFETY: the caller guarantees each pointer is NULL or valid.
+    let (sock, out, len) = unsafe {
+        (
+            arg(sock, "sock is NULL")?,
+            arg_mut(out, "addr is NULL")?,
+            arg_mut(len, "len is NULL")?,
+        )
+    };
+    let (storage, n) = read(sock)?;
+    *out = storage;
+    *len = n;
+    Ok(())
+}
+
+/// The socket's own address, like `socket.getsockname()`.
+///
+/// `*addr` is overwritten whole: the kernel writes into a zeroed `sockaddr_storage`, so bytes
+/// past the address are zero. `*len` receives the address's length. Format it with
+/// `csock_format_addr()`.
+///
+/// Returns 0, or -errno (-EBADF for a closed socket, -EINVAL for NULL) with both untouched.
+///
+/// # Safety
+/// `sock` is NULL or valid; `addr` and `len` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_getsockname(
+    sock: *const csock_socket,
+    addr: *mut sockaddr_storage,
+    len: *mut socklen_t,
+) -> c_int {
+    c_call!(
+        {
+            // SAFETY: forwarded from this function's contract.
+            unsafe { address_into(sock, addr, len, addr::local_address) }
+        },
+        // SAFETY: as above.
+        "csock_getsockname(fd={})",
+        unsafe { fd_of(sock) }
+    )
+}
+
+/// The connected peer's address, like `socket.getpeername()`; as `csock_getsockname()`.
+/// Returns -ENOTCONN when the socket is not connected.
+///
+/// # Safety
+/// `sock` is NULL or valid; `addr` and `len` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_getpeername(
+    sock: *const csock_socket,
+    addr: *mut sockaddr_storage,
+    len: *mut socklen_t,
+) -> c_int {
+    c_call!(
+        {
+            // SAFETY: forwarded from this function's contract.
+            unsafe { address_into(sock, addr, len, addr::peer_address) }
+        },
+        // SAFETY: as above.
+        "csock_getpeername(fd={})",
+        unsafe { fd_of(sock) }
+    )
+}
+
+/// Writes an address as text, `snprintf`-style.
+///
+/// The forms, chosen by the family in the address:
+/// - `AF_INET`: `127.0.0.1:8080`
+/// - `AF_INET6`: `[::1]:8080`, `[fe80::1%2]:8080` when the scope id is not 0
+/// - `AF_UNIX`: the path (`/run/app.sock`), `@name` for an abstract name (a NUL inside the
+///   name is also written `@`), the empty string when unnamed
+/// - `AF_NETLINK`: `pid:groups`, e.g. `0:0`
+/// - `AF_VSOCK`: `cid:port`, e.g. `2:1024`
+/// - `AF_PACKET`: `ifindex:protocol`, e.g. `1:0x0800`
+/// - `AF_CAN`: `ifindex`; with `proto` `CAN_ISOTP` `ifindex:0xrx:0xtx`, with `CAN_J1939`
+///   `ifindex:0xname:0xpgn:0xaddr`
+/// - any other family, or an address too short for its family: `family=N` and the bytes after
+///   the family in hex, e.g. `family=99 dead`
+/// - `len` 0: the empty string
+///
+/// Decoding never reads past `len` bytes of `addr`. Returns the length of the full text (without
+/// the NUL); writes at most `size` bytes and always NUL-terminates when `size > 0`. `buf` may be
+/// NULL with `size` 0 to ask for the length. Returns -EINVAL when `addr` is NULL with `len > 0`,
+/// or `buf` is NULL with `size > 0`.
+///
+/// # Safety
+/// `addr` is NULL or readable for `len` bytes; `buf` is NULL or writable for `size` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_format_addr(
+    addr: *const sockaddr,
+    len: socklen_t,
+    proto: c_int,
+    buf: *mut c_char,
+    size: usize,
+) -> c_int {
+    c_call!(
+        {
+            let bytes: &[u8] = if len == 0 {
+                &[]
+            } else if addr.is_null() {
+                return Err(Error::new(libc::EINVAL, "addr is NULL"));
+            } else {
+                // SAFETY: `addr` is non-NULL and readable for `len` bytes, per the contract.
+                unsafe { std::slice::from_raw_parts(addr.cast::<u8>(), len as usize) }
+            };
+            // SAFETY: `buf` is NULL or writable for `size` bytes, per the contract.
+            let buf = unsafe { text_buf(buf, size) }?;
+            Ok(addr::format_addr(bytes, proto, buf))
+        },
+        "csock_format_addr(len={len}, size={size})"
+    )
+}
+
+/// Describes a socket like Python's `repr()`, `snprintf`-style.
+///
+/// `<csock fd=3, family=AF_INET, type=SOCK_STREAM, proto=0, laddr=127.0.0.1:8080>`, with names
+/// where known and numbers otherwise (`family=12345`); `laddr` and `raddr` appear only when known
+/// (the address can be read and its text is not empty). A closed socket gives
+/// `<csock [closed] fd=-1, family=AF_INET, type=SOCK_STREAM, proto=0>`.
+///
+/// Returns the length of the full text; length semantics as `csock_format_addr()`. Returns
+/// -EINVAL for a NULL `sock`, or a NULL `buf` with `size > 0`.
+///
+/// # Safety
+/// `sock` is NULL or valid; `buf` is NULL or writable for `size` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_repr(
+    sock: *const csock_socket,
+    buf: *mut c_char,
+    size: usize,
+) -> c_int {
+    c_call!(
+        {
+            // SAFETY: both pointers are NULL or valid, per the contract.
+            let (sock, buf) = unsafe { (arg(sock, "sock is NULL")?, text_buf(buf, size)?) };
+            Ok(addr::repr(sock, buf))
+        },
+        "csock_repr(size={size})"
+    )
+}
+
+fn static_name(name: Option<&'static CStr>) -> *const c_char {
+    name.map_or(std::ptr::null(), CStr::as_ptr)
+}
+
+/// The name of an address family, as Python's `socket.AddressFamily` spells it: `"AF_INET"`,
+/// `"AF_NETLINK"` (for 16, also known as `AF_ROUTE`). Returns NULL for an unknown family. The
+/// string is static.
+#[unsafe(no_mangle)]
+pub extern "C" fn csock_family_name(family: c_int) -> *const c_char {
+    static_name(names::family_name(family))
+}
+
+/// The name of a socket type, as Python's `socket.SocketKind` spells it: `"SOCK_STREAM"`.
+/// Flag bits (`SOCK_NONBLOCK`, `SOCK_CLOEXEC`) are ignored. Returns NULL for an unknown type.
+/// The string is static.
+#[unsafe(no_mangle)]
+pub extern "C" fn csock_type_name(r#type: c_int) -> *const c_char {
+    static_name(names::type_name(r#type))
+}
+
+/// The value of a constant by its Python name, for callers that cannot read C headers.
+///
+/// Knows every `AF_*`, `SOCK_*`, `SHUT_*`, `SOL_*`, `IPPROTO_*` and `CAN_*` name that Python's
+/// `socket` module defines on Linux, with the same values (`"SOCK_NONBLOCK"`, `"CAN_ISOTP"`,
+/// `"SHUT_RDWR"`). A value wider than `int` keeps its 32-bit pattern (`CAN_EFF_FLAG` is
+/// `(int)0x80000000`).
+///
+/// Returns 0 and writes `*value`, -ENOENT for an unknown name, -EINVAL for a NULL pointer.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string; `value` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_constant(name: *const c_char, value: *mut c_int) -> c_int {
+    c_call!(
+        {
+            // SAFETY: `value` is NULL or valid, per the contract.
+            let value = unsafe { arg_mut(value, "value is NULL") }?;
+            if name.is_null() {
+                return Err(Error::new(libc::EINVAL, "name is NULL"));
+            }
+            // SAFETY: `name` is a non-NULL, NUL-terminated string, per the contract.
+            let name = unsafe { CStr::from_ptr(name) };
+            *value = names::constant(name.to_bytes())
+                .ok_or(Error::new(libc::ENOENT, "no constant of that name"))?;
+            Ok(())
+        },
+        "csock_constant"
+    )
+}
+
+/// This thread's last failure message, `""` if no csock call has failed on this thread.
+///
+/// The message names the function, the failing system call (or check) and the errno, e.g.
+/// `csock_adopt(fd=7): getsockopt(SO_TYPE): ENOTSOCK: Socket operation on non-socket`. Like
+/// `dlerror()`, it is thread-local and valid until the next csock call on this thread; successful
+/// calls leave it alone. The returned code is the source of truth; the message is for people.
+#[unsafe(no_mangle)]
+pub extern "C" fn csock_last_error() -> *const c_char {
+    error::with_last_error(CStr::as_ptr)
+}
+
+/// csock's version, `"0.1.0"`; the same numbers as `CSOCK_VERSION_MAJOR`, `_MINOR`, `_PATCH`.
+/// The string is static.
+#[unsafe(no_mangle)]
+pub extern "C" fn csock_version() -> *const c_char {
+    const VERSION: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => panic!("the package version has no NUL"),
+        };
+    VERSION.as_ptr()
+}
