@@ -25,7 +25,7 @@
 static int tap_count;
 static int tap_failures;
 
-static void tap_vreport(int pass, const char *file, int line, const char *fmt, va_list ap) {
+static inline void tap_vreport(int pass, const char *file, int line, const char *fmt, va_list ap) {
     tap_count++;
     if (!pass) tap_failures++;
     printf("%sok %d - ", pass ? "" : "not ", tap_count);
@@ -35,7 +35,7 @@ static void tap_vreport(int pass, const char *file, int line, const char *fmt, v
     fflush(stdout);
 }
 
-static int tap_ok(int pass, const char *file, int line, const char *fmt, ...) {
+static inline int tap_ok(int pass, const char *file, int line, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     tap_vreport(pass, file, line, fmt, ap);
@@ -43,7 +43,7 @@ static int tap_ok(int pass, const char *file, int line, const char *fmt, ...) {
     return pass;
 }
 
-static int tap_is_int(long long got, long long want, const char *file, int line, const char *fmt,
+static inline int tap_is_int(long long got, long long want, const char *file, int line, const char *fmt,
                       ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -53,7 +53,7 @@ static int tap_is_int(long long got, long long want, const char *file, int line,
     return got == want;
 }
 
-static int tap_is_str(const char *got, const char *want, const char *file, int line,
+static inline int tap_is_str(const char *got, const char *want, const char *file, int line,
                       const char *fmt, ...) {
     int pass = got && want ? strcmp(got, want) == 0 : got == want;
     va_list ap;
@@ -71,7 +71,7 @@ static int tap_is_str(const char *got, const char *want, const char *file, int l
     tap_is_int((long long)(got), (long long)(want), __FILE__, __LINE__, __VA_ARGS__)
 #define is_str(got, want, ...) tap_is_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
 
-static void diag(const char *fmt, ...) {
+static inline void diag(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     printf("# ");
@@ -81,14 +81,14 @@ static void diag(const char *fmt, ...) {
     fflush(stdout);
 }
 
-static int done_testing(void) {
+static inline int done_testing(void) {
     printf("1..%d\n", tap_count);
     fflush(stdout);
     return tap_failures ? 1 : 0;
 }
 
 /* Descriptors open in this process, read from /proc/self/fd (not counting the one reading it). */
-static int count_fds(void) {
+static inline int count_fds(void) {
     DIR *dir = opendir("/proc/self/fd");
     if (!dir) return -1;
     int n = 0;
@@ -100,18 +100,18 @@ static int count_fds(void) {
 }
 
 /* 1 if FD_CLOEXEC is set, 0 if not, -1 if fd is not open. */
-static int fd_cloexec(int fd) {
+static inline int fd_cloexec(int fd) {
     int flags = fcntl(fd, F_GETFD);
     return flags < 0 ? -1 : (flags & FD_CLOEXEC) != 0;
 }
 
 /* 1 if O_NONBLOCK is set, 0 if not, -1 if fd is not open. */
-static int fd_nonblock(int fd) {
+static inline int fd_nonblock(int fd) {
     int flags = fcntl(fd, F_GETFL);
     return flags < 0 ? -1 : (flags & O_NONBLOCK) != 0;
 }
 
 /* 1 if fd is open. */
-static int fd_open(int fd) { return fcntl(fd, F_GETFD) >= 0; }
+static inline int fd_open(int fd) { return fcntl(fd, F_GETFD) >= 0; }
 
 #endif
