@@ -50,13 +50,13 @@ lib:
 
 $(LIBOUT)/$(REALNAME): lib
 
-$(BUILD)/c-tests/%: c-tests/%.c c-tests/tap.h include/csock.h $(LIBOUT)/$(REALNAME)
+# Every C program of the project (c-tests/, examples/, tests/, bench/) builds the same way,
+# linked against the shared library by its soname: X.c -> $(BUILD)/X.
+$(BUILD)/%: %.c include/csock.h $(LIBOUT)/$(REALNAME)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LINK)
 
-$(BUILD)/examples/%: examples/%.c include/csock.h $(LIBOUT)/$(REALNAME)
-	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LINK)
+$(C_TESTS): c-tests/tap.h
 
 examples: lib $(EXAMPLES)
 

@@ -146,9 +146,10 @@ extern "C" {
  * -EBADF) when a descriptor in the range is not an open socket; a hook's refusal.
  *
  * With `CSOCK_LISTEN_UNSET_ENV` in `flags`, `LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES` and
- * `LISTEN_PIDFDID` are removed from the environment whatever the outcome, so a second call
- * returns 0 (and a child does not see them). As with `unsetenv(3)`, do not read the environment
- * from another thread meanwhile.
+ * `LISTEN_PIDFDID` are removed from the environment whatever the outcome (a NULL `out`
+ * included), so a second call returns 0 (and a child does not see them). Unknown `flags` bits
+ * are refused before anything is done: the environment is then left as it is. As with
+ * `unsetenv(3)`, do not read the environment from another thread meanwhile.
  *
  * # Safety
  * `out` is NULL or writable for `cap` values.

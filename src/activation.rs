@@ -25,10 +25,11 @@ const VARIABLES: [&str; 4] = [
 /// The longest name, in bytes, that fits in `csock_listen_fd::name` with its NUL.
 pub(crate) const NAME_MAX: usize = 255;
 
-/// Receives the passed descriptors into `out`; returns how many. With `UNSET_ENV`, the variables
-/// are removed whatever the outcome.
-pub fn listen_fds(out: &mut [csock_listen_fd], flags: ListenFlags) -> Result<usize> {
-    let result = receive(out);
+/// Receives the passed descriptors into `out`; returns how many. `out` is the caller's buffer, or
+/// the error found resolving it (a NULL pointer with a non-zero capacity), which becomes the
+/// result. With `UNSET_ENV`, the variables are removed whatever the outcome, that error included.
+pub fn listen_fds(out: Result<&mut [csock_listen_fd]>, flags: ListenFlags) -> Result<usize> {
+    let result = out.and_then(receive);
     if flags.contains(ListenFlags::UNSET_ENV) {
         VARIABLES.iter().for_each(|name| sys::unset_env(name));
     }

@@ -4,7 +4,7 @@ use libc::c_int;
 
 use super::{arg_mut, c_call};
 use crate::activation;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::socket::{ListenFlags, csock_listen_fd};
 
 /// Receives the sockets a supervisor passed, like systemd's `sd_listen_fds_with_names()`, each
@@ -23,9 +23,10 @@ use crate::socket::{ListenFlags, csock_listen_fd};
 /// -EBADF) when a descriptor in the range is not an open socket; a hook's refusal.
 ///
 /// With `CSOCK_LISTEN_UNSET_ENV` in `flags`, `LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES` and
-/// `LISTEN_PIDFDID` are removed from the environment whatever the outcome, so a second call
-/// returns 0 (and a child does not see them). As with `unsetenv(3)`, do not read the environment
-/// from another thread meanwhile.
+/// `LISTEN_PIDFDID` are removed from the environment whatever the outcome (a NULL `out`
+/// included), so a second call returns 0 (and a child does not see them). Unknown `flags` bits
+/// are refused before anything is done: the environment is then left as it is. As with
+/// `unsetenv(3)`, do not read the environment from another thread meanwhile.
 ///
 /// # Safety
 /// `out` is NULL or writable for `cap` values.
@@ -39,14 +40,16 @@ pub unsafe extern "C" fn csock_listen_fds(
         {
             let flags =
                 ListenFlags::from_bits(flags).ok_or(Error::new(libc::EINVAL, "unknown flags"))?;
-            let out: &mut [csock_listen_fd] = if cap == 0 {
-                &mut []
+            let out: Result<&mut [csock_listen_fd]> = if cap == 0 {
+                Ok(&mut [])
             } else {
                 // SAFETY: `out` is NULL or writable for `cap` values, per the contract.
-                let first = unsafe { arg_mut(out, "out is NULL") }?;
-                // SAFETY: as above; `first` is the start of `cap` values.
-                unsafe { std::slice::from_raw_parts_mut(first, cap) }
+                unsafe { arg_mut(out, "out is NULL") }.map(|first| {
+                    // SAFETY: as above; `first` is the start of `cap` values.
+                    unsafe { std::slice::from_raw_parts_mut(first, cap) }
+                })
             };
+            // A NULL `out` is reported by the core, after it has honoured UNSET_ENV.
             activation::listen_fds(out, flags)
         },
         "csock_listen_fds(cap={cap}, flags={flags})"
