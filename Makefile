@@ -68,7 +68,7 @@ cargo-test:
 
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --quiet --all-targets -- -D warnings
+	$(CARGO) clippy --quiet --all-targets --all-features -- -D warnings
 
 # The committed header must be exactly what cbindgen generates from the sources.
 check-header: lib

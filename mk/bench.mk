@@ -1,0 +1,29 @@
+# Performance: `make bench` (timings, printed, never asserted), and two tests that are part of
+# `make test`: the exact system calls each operation makes (syscall-test, under strace) and the
+# heap allocations it makes (alloc-test, none).
+#
+#   make bench          the table: csock / bare system calls, socket2 and CPython
+#   make syscall-test   TAP: system calls per operation, counted by strace
+#   make alloc-test     TAP: heap allocations per operation, counted by an interposed malloc
+
+STRACE ?= strace
+BENCH_ROUNDS ?= 51
+
+TEST_TARGETS += syscall-test alloc-test
+
+.PHONY: bench syscall-test alloc-test
+
+# The programs build with the Makefile's rule for C programs (X.c -> $(BUILD)/X).
+$(BUILD)/tests/alloc/alloc: c-tests/tap.h
+
+bench: lib $(BUILD)/bench/bench
+	$(CARGO) build --release --quiet --features bench --example socket2_peer
+	@PYTHON=$(PYTHON) $(BUILD)/bench/bench $(BENCH_ROUNDS)
+	@$(RUSTOUT)/examples/socket2_peer $(BENCH_ROUNDS)
+
+syscall-test: lib $(BUILD)/tests/syscalls/ops
+	CSOCK_SYSCALL_OPS=$(BUILD)/tests/syscalls/ops STRACE=$(STRACE) \
+	  $(PROVE) --exec '$(PYTHON)' tests/syscalls/check.py
+
+alloc-test: lib $(BUILD)/tests/alloc/alloc
+	$(PROVE) --exec '' $(BUILD)/tests/alloc/alloc
