@@ -252,7 +252,9 @@ int csock_dup(struct csock_socket *out, const struct csock_socket *sock);
  *
  * `CSOCK_DEFAULT` gives `AF_UNIX`, `SOCK_STREAM`, 0. Both ends are created non-inheritable in
  * one call (`SOCK_CLOEXEC`), record the same values (flag bits cleared from `type`), and are
- * audited once each. Either both ends are returned or neither: no half pair is left behind.
+ * audited once each, after creation, with their descriptor and the type as given (flag bits
+ * included, as `csock_open()` reports it). Either both ends are returned or neither: no half
+ * pair is left behind, also when a hook refuses one end.
  *
  * Returns 0 and fills `pair[0]` and `pair[1]`, or -errno with `pair` untouched.
  *

@@ -210,7 +210,8 @@ pub fn open(family: c_int, ty: c_int, proto: c_int) -> Result<csock_socket> {
 }
 
 /// `socket.socketpair(family, type, proto)`: defaults `AF_UNIX`, `SOCK_STREAM`, `0`; both ends
-/// close-on-exec atomically and audited once each. A refused end closes both.
+/// close-on-exec atomically and audited once each, with the type as given (flag bits included),
+/// as `csock_open` and CPython's `socketpair` do. A refused end closes both.
 pub fn socketpair(family: c_int, ty: c_int, proto: c_int) -> Result<[csock_socket; 2]> {
     let family = default(family, libc::AF_UNIX);
     let ty = default(ty, libc::SOCK_STREAM);
@@ -218,9 +219,8 @@ pub fn socketpair(family: c_int, ty: c_int, proto: c_int) -> Result<[csock_socke
     let nonblock = TypeFlags::of(ty).contains(TypeFlags::NONBLOCK);
     let call = SocketCall { family, ty, proto };
     let (a, b) = create_cloexec(&SUPPORT, nonblock, &mut SocketpairCall(call))?;
-    let recorded = TypeFlags::strip(ty);
     for end in [&a, &b] {
-        audit::check(&Event::socket_new(end.as_raw_fd(), family, recorded, proto))?;
+        audit::check(&Event::socket_new(end.as_raw_fd(), family, ty, proto))?;
     }
     Ok([
         into_socket(a, family, ty, proto),

@@ -188,11 +188,6 @@ DIFFERENCES = {
         "API.md Adoption 3",
         "detecting the family of a socket whose protocol has no getsockname (AF_XDP): CPython "
         "fails with EOPNOTSUPP; csock reads SO_DOMAIN and adopts it"),
-    "socketpair-audit-type": (
-        "c-tests/socketpair.c",
-        "socketpair audit with flag bits in type: CPython audits each end with the type as "
-        "given (socket.socketpair wraps each end with socket(family, type, proto, fileno)); "
-        "csock audits the recorded type, flags cleared"),
     "decnet-name": (
         "API.md csock_family_name",
         "AF_DECnet (12): socket.AddressFamily drops it (its enum keeps upper-case names only) "
@@ -207,7 +202,7 @@ DIFFERENCES = {
 
 
 #: The differences that concern only what an audit hook sees.
-AUDIT_ONLY = {"audit-adopt-values", "socketpair-audit-type"}
+AUDIT_ONLY = {"audit-adopt-values"}
 
 
 class Tally:
@@ -383,16 +378,6 @@ def _rule_no_getsockname(case, py, cs):
     return None
 
 
-def _rule_socketpair_audit(case, py, cs):
-    f, t, p = case.args
-    if case.op != "socketpair" or t == -1 or not t & FLAGS or py.error or cs.error:
-        return None
-    recorded = (cs.family, cs.type, cs.proto)
-    if py.audit == [(py.family, t, py.proto)] * 2 and cs.audit == [recorded] * 2:
-        return _pin(py, cs, "audit")
-    return None
-
-
 RULES = [
     ("negative-fd", _rule_negative_fd),
     ("family-without-getsockname", _rule_no_getsockname),
@@ -401,7 +386,6 @@ RULES = [
     ("cached-blocking", lambda c, p, s: _rule_blocking("cached-blocking", c, p, s)),
     ("dup-rewrites-blocking", _rule_dup),
     ("fromfd-leak", _rule_fromfd_leak),
-    ("socketpair-audit-type", _rule_socketpair_audit),
 ]
 
 
