@@ -1,6 +1,7 @@
 //! The C surface: every exported function. Each one checks its pointers, calls the safe core and
 //! turns the `Result` into the C return value in one place ([`IntoCReturn`], [`c_call!`]).
 
+use std::fmt;
 use std::os::raw::c_char;
 
 use libc::c_int;
@@ -98,6 +99,28 @@ pub(crate) unsafe fn text_buf<'a>(buf: *mut c_char, size: usize) -> Result<&'a m
     }
     // SAFETY: `buf` is non-NULL and the caller guarantees `size` writable bytes.
     Ok(unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), size) })
+}
+
+/// The whole body of an exported function that works on one socket: resolves `sock` (`NULL`
+/// gives `EINVAL`), runs `op`, and reports a failure as `name(fd=N<args>)`.
+///
+/// # Safety
+/// As for [`arg`].
+pub(crate) unsafe fn sock_call<T: IntoCReturn>(
+    name: &str,
+    sock: *const csock_socket,
+    args: fmt::Arguments<'_>,
+    op: impl FnOnce(&csock_socket) -> Result<T>,
+) -> c_int {
+    // SAFETY: forwarded from the caller.
+    match unsafe { arg(sock, "sock is NULL") }.and_then(op) {
+        Ok(value) => value.into_c(),
+        // SAFETY: as above.
+        Err(err) => crate::error::fail(
+            &err,
+            format_args!("{name}(fd={}{args})", unsafe { fd_of(sock) }),
+        ),
+    }
 }
 
 /// The descriptor of a socket pointer, for error messages only (`-1` for `NULL`).

@@ -2,7 +2,7 @@
 
 use libc::{c_int, sockaddr, socklen_t};
 
-use super::{arg, arg_mut, c_call, fd_of};
+use super::{arg, arg_mut, c_call, fd_of, sock_call};
 use crate::socket::csock_socket;
 use crate::{adopt, create, lifecycle, sys};
 
@@ -272,15 +272,12 @@ pub unsafe extern "C" fn csock_detach(sock: *mut csock_socket) -> c_int {
 /// `sock` is NULL or valid.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn csock_shutdown(sock: *const csock_socket, how: c_int) -> c_int {
-    c_call!(
-        {
-            // SAFETY: `sock` is NULL or valid, per this function's contract.
-            lifecycle::shutdown(unsafe { arg(sock, "sock is NULL") }?, how)
-        },
-        // SAFETY: as above.
-        "csock_shutdown(fd={}, how={how})",
-        unsafe { fd_of(sock) }
-    )
+    // SAFETY: `sock` is NULL or valid, per this function's contract.
+    unsafe {
+        sock_call("csock_shutdown", sock, format_args!(", how={how}"), |s| {
+            lifecycle::shutdown(s, how)
+        })
+    }
 }
 
 /// Whether the socket would be inherited by a child program, like `socket.get_inheritable()`.
@@ -292,15 +289,15 @@ pub unsafe extern "C" fn csock_shutdown(sock: *const csock_socket, how: c_int) -
 /// `sock` is NULL or valid.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn csock_get_inheritable(sock: *const csock_socket) -> c_int {
-    c_call!(
-        {
-            // SAFETY: `sock` is NULL or valid, per this function's contract.
-            lifecycle::inheritable(unsafe { arg(sock, "sock is NULL") }?)
-        },
-        // SAFETY: as above.
-        "csock_get_inheritable(fd={})",
-        unsafe { fd_of(sock) }
-    )
+    // SAFETY: `sock` is NULL or valid, per this function's contract.
+    unsafe {
+        sock_call(
+            "csock_get_inheritable",
+            sock,
+            format_args!(""),
+            lifecycle::inheritable,
+        )
+    }
 }
 
 /// Makes the socket inheritable or not, like `socket.set_inheritable()`, with one
@@ -313,15 +310,15 @@ pub unsafe extern "C" fn csock_set_inheritable(
     sock: *const csock_socket,
     inheritable: bool,
 ) -> c_int {
-    c_call!(
-        {
-            // SAFETY: `sock` is NULL or valid, per this function's contract.
-            lifecycle::set_inheritable(unsafe { arg(sock, "sock is NULL") }?, inheritable)
-        },
-        // SAFETY: as above.
-        "csock_set_inheritable(fd={}, inheritable={inheritable})",
-        unsafe { fd_of(sock) }
-    )
+    // SAFETY: `sock` is NULL or valid, per this function's contract.
+    unsafe {
+        sock_call(
+            "csock_set_inheritable",
+            sock,
+            format_args!(", inheritable={inheritable}"),
+            |s| lifecycle::set_inheritable(s, inheritable),
+        )
+    }
 }
 
 /// Whether the socket is in blocking mode, like `socket.getblocking()`.
@@ -333,15 +330,15 @@ pub unsafe extern "C" fn csock_set_inheritable(
 /// `sock` is NULL or valid.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn csock_get_blocking(sock: *const csock_socket) -> c_int {
-    c_call!(
-        {
-            // SAFETY: `sock` is NULL or valid, per this function's contract.
-            lifecycle::blocking(unsafe { arg(sock, "sock is NULL") }?)
-        },
-        // SAFETY: as above.
-        "csock_get_blocking(fd={})",
-        unsafe { fd_of(sock) }
-    )
+    // SAFETY: `sock` is NULL or valid, per this function's contract.
+    unsafe {
+        sock_call(
+            "csock_get_blocking",
+            sock,
+            format_args!(""),
+            lifecycle::blocking,
+        )
+    }
 }
 
 /// Sets blocking or non-blocking mode, like `socket.setblocking()`, with one `ioctl(FIONBIO)`.
@@ -351,15 +348,15 @@ pub unsafe extern "C" fn csock_get_blocking(sock: *const csock_socket) -> c_int 
 /// `sock` is NULL or valid.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn csock_set_blocking(sock: *const csock_socket, blocking: bool) -> c_int {
-    c_call!(
-        {
-            // SAFETY: `sock` is NULL or valid, per this function's contract.
-            lifecycle::set_blocking(unsafe { arg(sock, "sock is NULL") }?, blocking)
-        },
-        // SAFETY: as above.
-        "csock_set_blocking(fd={}, blocking={blocking})",
-        unsafe { fd_of(sock) }
-    )
+    // SAFETY: `sock` is NULL or valid, per this function's contract.
+    unsafe {
+        sock_call(
+            "csock_set_blocking",
+            sock,
+            format_args!(", blocking={blocking}"),
+            |s| lifecycle::set_blocking(s, blocking),
+        )
+    }
 }
 
 /// Reads what the kernel knows of any descriptor, without taking, changing or closing it:
