@@ -56,7 +56,7 @@ $(BUILD)/%: %.c include/csock.h $(LIBOUT)/$(REALNAME)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LINK)
 
-$(C_TESTS): c-tests/tap.h
+$(C_TESTS): c-tests/tap.h c-tests/seccomp.h
 
 examples: lib $(EXAMPLES)
 
