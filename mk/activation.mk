@@ -1,7 +1,8 @@
 # Socket activation (systemd's LISTEN_FDS protocol): csock_listen_fds.
 #
-#   make activation-test   the fork+exec harness (c-tests/activation.c) and the tests that run
-#                          programs under the real systemd-socket-activate (tests/activation/*.t)
+#   make activation-test   the tests that run programs under the real systemd-socket-activate
+#                          (tests/activation/*.t); the fork+exec harness for the error cases,
+#                          c-tests/activation.c, runs in `make c-test`
 #
 # The helper programs below are not TAP tests. Unlike the other helpers in c-tests/helpers/ they
 # use libcsock, so they have their own rule (a static pattern rule, which make prefers to the
@@ -28,9 +29,8 @@ $(BUILD)/c-tests/activation: $(BUILD)/c-tests/helpers/activated_report
 $(BUILD)/asan/c-tests/activation: $(BUILD)/asan/c-tests/helpers/activated_report
 
 .PHONY: activation-test
-activation-test: lib $(BUILD)/c-tests/activation $(ACTIVATION_HELPERS) \
-		$(BUILD)/examples/activated_echo
-	$(PROVE) --exec '' $(BUILD)/c-tests/activation
+# The harness (c-tests/activation.c) runs with the other C tests in `make c-test`.
+activation-test: lib $(ACTIVATION_HELPERS) $(BUILD)/examples/activated_echo
 	CSOCK_BUILD=$(BUILD) $(PROVE) --exec bash tests/activation/*.t
 
 TEST_TARGETS += activation-test
