@@ -393,4 +393,136 @@ mod tests {
         let err = open(libc::AF_INET, 999, 0).unwrap_err();
         assert_eq!(err, Error::new(libc::EINVAL, "socket"));
     }
+
+    /// A scripted creation that counts itself alive until dropped, as a descriptor stays open
+    /// until closed.
+    struct Live(std::rc::Rc<std::cell::Cell<usize>>);
+
+    impl Drop for Live {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() - 1);
+        }
+    }
+
+    /// A kernel whose one-time check or fix fails when told to, counting what is still alive.
+    struct Failing {
+        answers: Vec<Result<()>>,
+        cloexec_applied: bool,
+        check: Result<()>,
+        fix: Result<()>,
+        alive: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl Failing {
+        fn new(answers: Vec<Result<()>>, cloexec_applied: bool) -> Self {
+            Failing {
+                answers,
+                cloexec_applied,
+                check: Ok(()),
+                fix: Ok(()),
+                alive: Default::default(),
+            }
+        }
+    }
+
+    impl Kernel for Failing {
+        type Created = Live;
+        fn create(&mut self, _atomic: bool) -> Result<Live> {
+            self.answers.remove(0)?;
+            self.alive.set(self.alive.get() + 1);
+            Ok(Live(self.alive.clone()))
+        }
+        fn is_cloexec(&mut self, _: &Live) -> Result<bool> {
+            self.check.map(|()| self.cloexec_applied)
+        }
+        fn fix(&mut self, _: &Live, _: bool) -> Result<()> {
+            self.fix
+        }
+    }
+
+    const ENOTTY: Error = Error::new(libc::ENOTTY, "ioctl(FIOCLEX)");
+
+    #[test]
+    fn a_failed_fix_closes_what_was_created() {
+        // After a successful retry (the flag is rejected), and after a creation that ignored it.
+        let cases = [
+            (vec![Err(EINVAL), Ok(())], Support::Rejected),
+            (vec![Ok(())], Support::Ignored),
+        ];
+        for (answers, learnt) in cases {
+            let support = CloexecSupport::new();
+            let mut k = Failing::new(answers, false);
+            k.fix = Err(ENOTTY);
+            assert_eq!(create_cloexec(&support, false, &mut k).err(), Some(ENOTTY));
+            assert_eq!(k.alive.get(), 0, "{learnt:?}: what was created is closed");
+            assert_eq!(support.get(), learnt, "{learnt:?}: learnt all the same");
+        }
+    }
+
+    #[test]
+    fn a_failed_check_closes_what_was_created_and_learns_nothing() {
+        let support = CloexecSupport::new();
+        let ebadf = Error::new(libc::EBADF, "fcntl(F_GETFD)");
+        let mut k = Failing::new(vec![Ok(())], true);
+        k.check = Err(ebadf);
+        assert_eq!(create_cloexec(&support, false, &mut k).err(), Some(ebadf));
+        assert_eq!(k.alive.get(), 0);
+        assert_eq!(support.get(), Support::Unknown);
+    }
+
+    #[test]
+    fn einval_then_another_error_is_the_retry_s_error_and_not_remembered() {
+        let support = CloexecSupport::new();
+        let emfile = Error::new(libc::EMFILE, "socket");
+        let mut k = Failing::new(vec![Err(EINVAL), Err(emfile)], false);
+        assert_eq!(create_cloexec(&support, false, &mut k).err(), Some(emfile));
+        assert_eq!(support.get(), Support::Unknown);
+        assert_eq!(k.alive.get(), 0);
+    }
+
+    /// Close-on-exec and O_NONBLOCK as the kernel reports them.
+    fn flags_of(fd: RawFd) -> (bool, bool) {
+        let cloexec = sys::fd_flags(fd).unwrap() & libc::FD_CLOEXEC != 0;
+        let nonblock = sys::status_flags(fd).unwrap() & libc::O_NONBLOCK != 0;
+        (cloexec, nonblock)
+    }
+
+    const FLAGGED: c_int = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+
+    // The fallback paths against the real kernel: the retry is made without the flag bits (or
+    // the kernel would reject it for the same reason), and the fix really sets FD_CLOEXEC (with
+    // FIOCLEX) and O_NONBLOCK when asked, on one socket and on both ends of a pair.
+    #[test]
+    fn the_fallback_sets_cloexec_and_nonblock_on_the_real_kernel() {
+        for learnt in [Support::Rejected, Support::Ignored] {
+            let support = CloexecSupport::new();
+            support.learn(learnt);
+            let mut call = SocketCall {
+                family: libc::AF_UNIX,
+                ty: FLAGGED,
+                proto: 0,
+            };
+            let fd = create_cloexec(&support, true, &mut call).unwrap();
+            assert_eq!(flags_of(fd.as_raw_fd()), (true, true), "{learnt:?}");
+            let pair = create_cloexec(&support, true, &mut SocketpairCall(call)).unwrap();
+            assert_eq!(flags_of(pair.0.as_raw_fd()), (true, true), "{learnt:?}");
+            assert_eq!(flags_of(pair.1.as_raw_fd()), (true, true), "{learnt:?}");
+        }
+    }
+
+    #[test]
+    fn the_non_atomic_creation_carries_no_flag_bits() {
+        let mut call = SocketCall {
+            family: libc::AF_UNIX,
+            ty: FLAGGED,
+            proto: 0,
+        };
+        let fd = call.create(false).unwrap();
+        assert_eq!(flags_of(fd.as_raw_fd()), (false, false));
+        call.fix(&fd, false).unwrap();
+        assert_eq!(flags_of(fd.as_raw_fd()), (true, false));
+        let pair = SocketpairCall(call).create(false).unwrap();
+        assert_eq!(flags_of(pair.0.as_raw_fd()), (false, false));
+        assert_eq!(flags_of(pair.1.as_raw_fd()), (false, false));
+    }
 }
