@@ -85,6 +85,22 @@ pub(crate) unsafe fn arg_mut<'a, T>(ptr: *mut T, what: &'static str) -> Result<&
     unsafe { ptr.as_mut() }.ok_or(Error::new(libc::EINVAL, what))
 }
 
+/// Makes a value with `make` and writes it to the caller's `out`, only on success; a `NULL`
+/// `out` gives `EINVAL` (`what` names it) before anything is made.
+///
+/// # Safety
+/// As for [`arg_mut`].
+pub(crate) unsafe fn write_out<T>(
+    out: *mut T,
+    what: &'static str,
+    make: impl FnOnce() -> Result<T>,
+) -> Result<()> {
+    // SAFETY: forwarded from the caller.
+    let out = unsafe { arg_mut(out, what) }?;
+    *out = make()?;
+    Ok(())
+}
+
 /// A caller's text buffer: `NULL` with size 0 asks for the length only.
 ///
 /// # Safety

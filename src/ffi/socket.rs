@@ -2,7 +2,7 @@
 
 use libc::{c_int, sockaddr, socklen_t};
 
-use super::{arg, arg_mut, c_call, fd_of, sock_call};
+use super::{arg, arg_mut, c_call, fd_of, sock_call, write_out};
 use crate::socket::csock_socket;
 use crate::{adopt, create, lifecycle, sys};
 
@@ -38,9 +38,7 @@ pub unsafe extern "C" fn csock_open(
     c_call!(
         {
             // SAFETY: `out` is NULL or valid, per this function's contract.
-            let out = unsafe { arg_mut(out, "out is NULL") }?;
-            *out = create::open(family, r#type, proto)?;
-            Ok(())
+            unsafe { write_out(out, "out is NULL", || create::open(family, r#type, proto)) }
         },
         "csock_open(family={family}, type={}, proto={proto})",
         r#type
@@ -74,9 +72,11 @@ pub unsafe extern "C" fn csock_adopt(
     c_call!(
         {
             // SAFETY: `out` is NULL or valid, per this function's contract.
-            let out = unsafe { arg_mut(out, "out is NULL") }?;
-            *out = adopt::adopt(fd, family, r#type, proto)?;
-            Ok(())
+            unsafe {
+                write_out(out, "out is NULL", || {
+                    adopt::adopt(fd, family, r#type, proto)
+                })
+            }
         },
         "csock_adopt(fd={fd})"
     )
@@ -104,9 +104,11 @@ pub unsafe extern "C" fn csock_fromfd(
     c_call!(
         {
             // SAFETY: `out` is NULL or valid, per this function's contract.
-            let out = unsafe { arg_mut(out, "out is NULL") }?;
-            *out = adopt::fromfd(fd, family, r#type, proto)?;
-            Ok(())
+            unsafe {
+                write_out(out, "out is NULL", || {
+                    adopt::fromfd(fd, family, r#type, proto)
+                })
+            }
         },
         "csock_fromfd(fd={fd})"
     )
@@ -373,9 +375,7 @@ pub unsafe extern "C" fn csock_inspect(fd: c_int, info: *mut crate::socket::csoc
     c_call!(
         {
             // SAFETY: `info` is NULL or valid, per this function's contract.
-            let info = unsafe { arg_mut(info, "info is NULL") }?;
-            *info = adopt::inspect(fd)?;
-            Ok(())
+            unsafe { write_out(info, "info is NULL", || adopt::inspect(fd)) }
         },
         "csock_inspect(fd={fd})"
     )
