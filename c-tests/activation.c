@@ -8,14 +8,21 @@
  * one "key=value" line each, the result, errno, the descriptors' flags read back with fcntl
  * before and after, the descriptor count before and after, the sockets and their names, the
  * audit events, whether the unused part of `out` is untouched, the environment afterwards and
- * the result of a second call.
+ * the result of a second call. Two cases also install a seccomp filter in the child before the
+ * exec, so that a system call of csock_listen_fds fails on one descriptor of the range.
  */
 #include <csock.h>
 #include <errno.h>
 #include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 /* This harness reads flags in the helper it runs, so some of tap.h's helpers go unused. */
@@ -28,6 +35,7 @@
 #define HIGH_FD 100 /* where the child parks its descriptors while it clears 3.. */
 
 static char helper[PATH_MAX];
+static int fioclex_eio_fd = -1; /* the child makes ioctl(fd, FIOCLEX) fail with EIO on it */
 
 struct report {
     char text[REPORT_MAX];
@@ -69,6 +77,23 @@ static void child_fail(const char *what) {
     _exit(3);
 }
 
+/* A seccomp filter, kept across exec: ioctl(fd, FIOCLEX) fails with EIO, all else is allowed. */
+static int fail_fioclex(int fd) {
+    struct sock_filter code[] = {
+        /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 5),    /* -> 2 : 7 */
+        /* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)fd, 0, 3), /* -> 4 : 7 */
+        /* 4 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+        /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FIOCLEX, 0, 1),      /* -> 6 : 7 */
+        /* 6 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EIO),
+        /* 7 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
 static void set_or_unset(const char *name, const char *value) {
     if (value ? setenv(name, value, 1) : unsetenv(name)) child_fail(name);
 }
@@ -97,6 +122,11 @@ static void child(int report_fd, const char *kinds, const char *pid, const char 
     set_or_unset("LISTEN_FDS", count);
     set_or_unset("LISTEN_FDNAMES", names);
     set_or_unset("LISTEN_PIDFDID", pidfdid);
+    if (fioclex_eio_fd >= 0 && fail_fioclex(fioclex_eio_fd) != 0) {
+        printf("seccomp=unavailable: %s\n", strerror(errno));
+        fflush(stdout);
+        _exit(0);
+    }
     execv(helper, args);
     child_fail("execv");
 }
@@ -190,17 +220,23 @@ static const char *errno_name(int err) {
     case EBADF: return "EBADF";
     case ENOBUFS: return "ENOBUFS";
     case EACCES: return "EACCES";
+    case EIO: return "EIO";
     default: return "an error";
     }
 }
 
-static void fails(const struct report *r, const char *what, int err, const char *cloexec) {
+/* A failure with `err`, before or after auditing. */
+static void failed(const struct report *r, const char *what, int err, const char *cloexec) {
     is_int(get_int(r, "ret"), -err, "%s: returns -%s", what, errno_name(err));
     is_int(get_int(r, "errno"), err, "%s: errno set", what);
     const char *msg = get(r, "last_error");
     ok(msg && strncmp(msg, "csock_listen_fds(", 17) == 0, "%s: message names the call (%s)",
        what, msg ? msg : "none");
     nothing_changed(r, what, cloexec);
+}
+
+static void fails(const struct report *r, const char *what, int err, const char *cloexec) {
+    failed(r, what, err, cloexec);
     is_int(get_int(r, "audits"), 0, "%s: nothing audited", what);
 }
 
@@ -375,6 +411,38 @@ static void refusal_case(void) {
     env_unset(&r, "audit refusal");
 }
 
+/*
+ * ioctl(FIOCLEX) fails on fd 5, the last of three, after every socket was validated and audited:
+ * close-on-exec is cleared again on exactly the descriptors the call had set it on.
+ */
+static void cloexec_failure_cases(void) {
+    const struct {
+        const char *what, *kinds, *cloexec;
+        const char *const *opts;
+    } cases[] = {
+        {"FIOCLEX fails on fd 5", "uuu", "000", OPTS("flags=1", "nonblock=4")},
+        {"FIOCLEX fails on fd 5, fd 4 close-on-exec", "utd", "010",
+         OPTS("flags=1", "cloexec=4", "nonblock=3")},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *what = cases[i].what;
+        fioclex_eio_fd = 5;
+        run(&r, cases[i].kinds, "self", "3", "a:b:c", "5", cases[i].opts);
+        fioclex_eio_fd = -1;
+        if (get(&r, "seccomp")) {
+            ok(1, "%s # SKIP seccomp %s", what, get(&r, "seccomp"));
+            continue;
+        }
+        failed(&r, what, EIO, cases[i].cloexec);
+        const char *msg = get(&r, "last_error");
+        ok(msg && strstr(msg, "ioctl(FIOCLEX)"), "%s: message names ioctl(FIOCLEX)", what);
+        const char *nonblock = get(&r, "nonblock_before");
+        ok(nonblock && strchr(nonblock, '1'), "%s: one descriptor non-blocking before", what);
+        is_int(get_int(&r, "audits"), 3, "%s: all three audited before", what);
+        env_unset(&r, what);
+    }
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     const char *override = getenv("CSOCK_ACTIVATED_REPORT");
@@ -392,6 +460,7 @@ int main(int argc, char **argv) {
     not_for_us_cases();
     failing_cases();
     refusal_case();
+    cloexec_failure_cases();
     diag_failed_report(&r);
     is_int(count_fds(), fds_before, "the harness leaks no descriptor");
     return done_testing();

@@ -1,6 +1,7 @@
 //! Socket activation: the descriptors a supervisor (systemd, `systemd-socket-activate`, any
 //! `LISTEN_FDS` implementation) passes from descriptor 3 on, like `sd_listen_fds_with_names`.
 
+use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
 
 use libc::{c_char, c_int};
@@ -44,6 +45,27 @@ fn parse_decimal(text: &[u8]) -> Option<c_int> {
     text.iter().try_fold(0 as c_int, |n, &d| {
         n.checked_mul(10)?.checked_add(c_int::from(d - b'0'))
     })
+}
+
+/// Sets close-on-exec on every descriptor of `fds` that lacks it. On a failure it is cleared
+/// again on those this call set, so that no descriptor is changed, and the error is returned.
+fn set_cloexec_all(fds: Range<c_int>) -> Result<()> {
+    let mut changed = Vec::new();
+    let result = fds.into_iter().try_for_each(|fd| {
+        let flags = sys::fd_flags(fd).map_err(Error::at("fcntl(F_GETFD)"))?;
+        if flags & libc::FD_CLOEXEC == 0 {
+            sys::set_cloexec(fd, true).map_err(Error::at("ioctl(FIOCLEX)"))?;
+            changed.push(fd);
+        }
+        Ok(())
+    });
+    if result.is_err() {
+        for fd in changed {
+            // Best effort: the error to report is the first one.
+            let _ = sys::set_cloexec(fd, false);
+        }
+    }
+    result
 }
 
 fn receive(out: &mut [csock_listen_fd]) -> Result<usize> {
@@ -103,9 +125,7 @@ fn receive(out: &mut [csock_listen_fd]) -> Result<usize> {
     for (fd, d) in fds.clone().zip(&detected) {
         audit::check(&Event::socket_new(fd, d.family, d.ty, d.proto))?;
     }
-    for fd in fds.clone() {
-        sys::set_cloexec(fd, true).map_err(Error::at("ioctl(FIOCLEX)"))?;
-    }
+    set_cloexec_all(fds.clone())?;
     for (i, (fd, d)) in fds.zip(&detected).enumerate() {
         let name = names.as_ref().map_or(&b"unknown"[..], |names| names[i]);
         let entry = &mut out[i];

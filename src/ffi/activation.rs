@@ -12,15 +12,16 @@ use crate::socket::{ListenFlags, csock_listen_fd};
 ///
 /// Only when `LISTEN_PID` is this process's id: otherwise, or when the variables are absent,
 /// returns 0. The descriptors are `3 .. 3 + LISTEN_FDS - 1`; every one is validated and audited
-/// before any is changed, then each is set close-on-exec and written to `out[i]` with its name
-/// from `LISTEN_FDNAMES` (`"unknown"` when that variable is absent). The sockets in `out` are
-/// owned by the caller.
+/// before any is changed, then each that lacks close-on-exec is set so (if that fails, those set
+/// are cleared again) and written to `out[i]` with its name from `LISTEN_FDNAMES` (`"unknown"`
+/// when that variable is absent). The sockets in `out` are owned by the caller.
 ///
 /// Returns the count, or -errno with `out` untouched and no descriptor changed: -EINVAL for a
 /// malformed `LISTEN_PID` or `LISTEN_FDS` (garbage, zero, negative, overflow), a
 /// `LISTEN_FDNAMES` whose count does not match, a name over 255 bytes, unknown `flags` bits or a
 /// NULL `out` with `cap > 0`; -ENOBUFS when `cap` is smaller than the count; -ENOTSOCK (or
-/// -EBADF) when a descriptor in the range is not an open socket; a hook's refusal.
+/// -EBADF) when a descriptor in the range is not an open socket; a hook's refusal; the error of
+/// `fcntl(F_GETFD)` or `ioctl(FIOCLEX)` on a descriptor closed or replaced meanwhile.
 ///
 /// With `CSOCK_LISTEN_UNSET_ENV` in `flags`, `LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES` and
 /// `LISTEN_PIDFDID` are removed from the environment whatever the outcome (a NULL `out`
