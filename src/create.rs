@@ -260,13 +260,34 @@ pub fn accept(listener: &csock_socket, flags: c_int) -> Result<(csock_socket, Ad
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
     use super::*;
 
-    /// A kernel that answers from a script and records what was asked.
+    /// What a scripted creation returns: an id, counted alive until dropped, as a descriptor
+    /// stays open until closed.
+    #[derive(Debug)]
+    struct Live {
+        id: u32,
+        alive: Rc<Cell<usize>>,
+    }
+
+    impl Drop for Live {
+        fn drop(&mut self) {
+            self.alive.set(self.alive.get() - 1);
+        }
+    }
+
+    /// A kernel that answers from a script, records what was asked and counts what is alive;
+    /// its one-time check and its fix fail when told to.
     struct Scripted {
         answers: Vec<Result<u32>>,
         cloexec_applied: bool,
+        check: Result<()>,
+        fix: Result<()>,
         calls: Vec<&'static str>,
+        alive: Rc<Cell<usize>>,
     }
 
     impl Scripted {
@@ -274,26 +295,39 @@ mod tests {
             Scripted {
                 answers,
                 cloexec_applied,
+                check: Ok(()),
+                fix: Ok(()),
                 calls: Vec::new(),
+                alive: Rc::default(),
             }
+        }
+
+        /// Creates through `create_cloexec`, returning the id created.
+        fn run(&mut self, support: &CloexecSupport, nonblock: bool) -> Result<u32> {
+            create_cloexec(support, nonblock, self).map(|live| live.id)
         }
     }
 
     impl Kernel for Scripted {
-        type Created = u32;
-        fn create(&mut self, atomic: bool) -> Result<u32> {
+        type Created = Live;
+        fn create(&mut self, atomic: bool) -> Result<Live> {
             self.calls
                 .push(if atomic { "create+flags" } else { "create" });
-            self.answers.remove(0)
+            let id = self.answers.remove(0)?;
+            self.alive.set(self.alive.get() + 1);
+            Ok(Live {
+                id,
+                alive: self.alive.clone(),
+            })
         }
-        fn is_cloexec(&mut self, _: &u32) -> Result<bool> {
+        fn is_cloexec(&mut self, _: &Live) -> Result<bool> {
             self.calls.push("check");
-            Ok(self.cloexec_applied)
+            self.check.map(|()| self.cloexec_applied)
         }
-        fn fix(&mut self, _: &u32, nonblock: bool) -> Result<()> {
+        fn fix(&mut self, _: &Live, nonblock: bool) -> Result<()> {
             self.calls
                 .push(if nonblock { "fix+nonblock" } else { "fix" });
-            Ok(())
+            self.fix
         }
     }
 
@@ -303,9 +337,9 @@ mod tests {
     fn honoured_flag_is_checked_once_then_one_call() {
         let support = CloexecSupport::new();
         let mut k = Scripted::new(vec![Ok(3), Ok(4)], true);
-        assert_eq!(create_cloexec(&support, false, &mut k), Ok(3));
+        assert_eq!(k.run(&support, false), Ok(3));
         assert_eq!(support.get(), Support::Atomic);
-        assert_eq!(create_cloexec(&support, false, &mut k), Ok(4));
+        assert_eq!(k.run(&support, false), Ok(4));
         assert_eq!(k.calls, ["create+flags", "check", "create+flags"]);
     }
 
@@ -313,9 +347,9 @@ mod tests {
     fn rejected_flag_with_successful_retry_is_remembered() {
         let support = CloexecSupport::new();
         let mut k = Scripted::new(vec![Err(EINVAL), Ok(3), Ok(4)], false);
-        assert_eq!(create_cloexec(&support, true, &mut k), Ok(3));
+        assert_eq!(k.run(&support, true), Ok(3));
         assert_eq!(support.get(), Support::Rejected);
-        assert_eq!(create_cloexec(&support, true, &mut k), Ok(4));
+        assert_eq!(k.run(&support, true), Ok(4));
         assert_eq!(
             k.calls,
             [
@@ -332,9 +366,9 @@ mod tests {
     fn einval_twice_is_the_call_s_own_error_and_not_remembered() {
         let support = CloexecSupport::new();
         let mut k = Scripted::new(vec![Err(EINVAL), Err(EINVAL), Ok(5)], true);
-        assert_eq!(create_cloexec(&support, false, &mut k), Err(EINVAL));
+        assert_eq!(k.run(&support, false), Err(EINVAL));
         assert_eq!(support.get(), Support::Unknown);
-        assert_eq!(create_cloexec(&support, false, &mut k), Ok(5));
+        assert_eq!(k.run(&support, false), Ok(5));
         assert_eq!(support.get(), Support::Atomic);
         assert_eq!(k.calls, ["create+flags", "create", "create+flags", "check"]);
     }
@@ -343,9 +377,9 @@ mod tests {
     fn silently_ignored_flag_is_detected_once_and_fixed_every_time() {
         let support = CloexecSupport::new();
         let mut k = Scripted::new(vec![Ok(3), Ok(4)], false);
-        assert_eq!(create_cloexec(&support, false, &mut k), Ok(3));
+        assert_eq!(k.run(&support, false), Ok(3));
         assert_eq!(support.get(), Support::Ignored);
-        assert_eq!(create_cloexec(&support, false, &mut k), Ok(4));
+        assert_eq!(k.run(&support, false), Ok(4));
         assert_eq!(
             k.calls,
             ["create+flags", "check", "fix", "create+flags", "fix"]
@@ -357,7 +391,7 @@ mod tests {
         let support = CloexecSupport::new();
         support.learn(Support::Atomic);
         let mut k = Scripted::new(vec![Err(EINVAL)], true);
-        assert_eq!(create_cloexec(&support, false, &mut k), Err(EINVAL));
+        assert_eq!(k.run(&support, false), Err(EINVAL));
         assert_eq!(k.calls, ["create+flags"]);
         assert_eq!(support.get(), Support::Atomic);
     }
@@ -367,7 +401,7 @@ mod tests {
         let support = CloexecSupport::new();
         let eafnosupport = Error::new(libc::EAFNOSUPPORT, "socket");
         let mut k = Scripted::new(vec![Err(eafnosupport)], true);
-        assert_eq!(create_cloexec(&support, false, &mut k), Err(eafnosupport));
+        assert_eq!(k.run(&support, false), Err(eafnosupport));
         assert_eq!(support.get(), Support::Unknown);
     }
 
@@ -394,66 +428,20 @@ mod tests {
         assert_eq!(err, Error::new(libc::EINVAL, "socket"));
     }
 
-    /// A scripted creation that counts itself alive until dropped, as a descriptor stays open
-    /// until closed.
-    struct Live(std::rc::Rc<std::cell::Cell<usize>>);
-
-    impl Drop for Live {
-        fn drop(&mut self) {
-            self.0.set(self.0.get() - 1);
-        }
-    }
-
-    /// A kernel whose one-time check or fix fails when told to, counting what is still alive.
-    struct Failing {
-        answers: Vec<Result<()>>,
-        cloexec_applied: bool,
-        check: Result<()>,
-        fix: Result<()>,
-        alive: std::rc::Rc<std::cell::Cell<usize>>,
-    }
-
-    impl Failing {
-        fn new(answers: Vec<Result<()>>, cloexec_applied: bool) -> Self {
-            Failing {
-                answers,
-                cloexec_applied,
-                check: Ok(()),
-                fix: Ok(()),
-                alive: Default::default(),
-            }
-        }
-    }
-
-    impl Kernel for Failing {
-        type Created = Live;
-        fn create(&mut self, _atomic: bool) -> Result<Live> {
-            self.answers.remove(0)?;
-            self.alive.set(self.alive.get() + 1);
-            Ok(Live(self.alive.clone()))
-        }
-        fn is_cloexec(&mut self, _: &Live) -> Result<bool> {
-            self.check.map(|()| self.cloexec_applied)
-        }
-        fn fix(&mut self, _: &Live, _: bool) -> Result<()> {
-            self.fix
-        }
-    }
-
     const ENOTTY: Error = Error::new(libc::ENOTTY, "ioctl(FIOCLEX)");
 
     #[test]
     fn a_failed_fix_closes_what_was_created() {
         // After a successful retry (the flag is rejected), and after a creation that ignored it.
         let cases = [
-            (vec![Err(EINVAL), Ok(())], Support::Rejected),
-            (vec![Ok(())], Support::Ignored),
+            (vec![Err(EINVAL), Ok(3)], Support::Rejected),
+            (vec![Ok(3)], Support::Ignored),
         ];
         for (answers, learnt) in cases {
             let support = CloexecSupport::new();
-            let mut k = Failing::new(answers, false);
+            let mut k = Scripted::new(answers, false);
             k.fix = Err(ENOTTY);
-            assert_eq!(create_cloexec(&support, false, &mut k).err(), Some(ENOTTY));
+            assert_eq!(k.run(&support, false).err(), Some(ENOTTY));
             assert_eq!(k.alive.get(), 0, "{learnt:?}: what was created is closed");
             assert_eq!(support.get(), learnt, "{learnt:?}: learnt all the same");
         }
@@ -463,9 +451,9 @@ mod tests {
     fn a_failed_check_closes_what_was_created_and_learns_nothing() {
         let support = CloexecSupport::new();
         let ebadf = Error::new(libc::EBADF, "fcntl(F_GETFD)");
-        let mut k = Failing::new(vec![Ok(())], true);
+        let mut k = Scripted::new(vec![Ok(3)], true);
         k.check = Err(ebadf);
-        assert_eq!(create_cloexec(&support, false, &mut k).err(), Some(ebadf));
+        assert_eq!(k.run(&support, false).err(), Some(ebadf));
         assert_eq!(k.alive.get(), 0);
         assert_eq!(support.get(), Support::Unknown);
     }
@@ -474,8 +462,8 @@ mod tests {
     fn einval_then_another_error_is_the_retry_s_error_and_not_remembered() {
         let support = CloexecSupport::new();
         let emfile = Error::new(libc::EMFILE, "socket");
-        let mut k = Failing::new(vec![Err(EINVAL), Err(emfile)], false);
-        assert_eq!(create_cloexec(&support, false, &mut k).err(), Some(emfile));
+        let mut k = Scripted::new(vec![Err(EINVAL), Err(emfile)], false);
+        assert_eq!(k.run(&support, false).err(), Some(emfile));
         assert_eq!(support.get(), Support::Unknown);
         assert_eq!(k.alive.get(), 0);
     }
