@@ -35,6 +35,14 @@
 #define CSOCK_DEFAULT -1
 
 /**
+ * In the flags of a call that waits (`csock_accept`, `csock_connect`, ...): a signal that
+ * interrupts the call makes it return -EINTR, instead of resuming it with the time that is left.
+ * Bit 31 (`0x80000000`): Linux refuses it from user space in every flags argument csock forwards,
+ * and csock never passes it to the kernel.
+ */
+#define CSOCK_EINTR (-2147483647 - 1)
+
+/**
  * `csock_inspect()` flag: `O_NONBLOCK` is set on the descriptor.
  */
 #define CSOCK_INFO_NONBLOCK 1
@@ -274,14 +282,17 @@ int csock_socketpair(struct csock_socket *pair, int family, int type, int proto)
  * Accepts a connection, like `socket.accept()`.
  *
  * Uses `accept4(..., SOCK_CLOEXEC | flags)`, so the new socket is never inheritable; `flags`
- * may hold `SOCK_NONBLOCK` and nothing else (-EINVAL, without a system call). Retried when
- * interrupted (`EINTR`). The new socket records the listener's family, type and protocol.
+ * may hold `SOCK_NONBLOCK` and `CSOCK_EINTR` and nothing else (-EINVAL, without a system call).
+ * Retried when interrupted (`EINTR`), unless `flags` holds `CSOCK_EINTR`: then a signal returns
+ * -EINTR, so that a handler that only sets a flag gets control back. The new socket records the
+ * listener's family, type and protocol.
  * `addr` and `addrlen` work as with `accept(2)`: both may be NULL; otherwise `*addrlen` is the
  * size of `addr` on entry, the address is truncated to it, and on return `*addrlen` holds the
  * address's real length.
  *
  * Returns 0 and fills `*out`, or -errno (-EAGAIN on a non-blocking listener with no pending
- * connection, -EBADF, -EINVAL, ...) with `*out`, `*addr` and `*addrlen` untouched.
+ * connection, -EINTR with `CSOCK_EINTR`, -EBADF, -EINVAL, ...) with `*out`, `*addr` and
+ * `*addrlen` untouched.
  *
  * # Safety
  * `listener` and `out` are NULL or valid; `addr` is NULL or writable for `*addrlen` bytes;
