@@ -58,7 +58,7 @@ pub fn as_c_int(value: i64) -> c_int {
     value as u32 as c_int
 }
 
-// --- The hash table -------------------------------------------------------------------------------
+// --- The hash table ------------------------------------------------------------------------------
 //
 // A perfect hash ("hash and displace"): the name's hash picks a bucket; the bucket's displacement,
 // XORed into the hash, picks the one slot where the name can be. `Table::build` finds, at compile
@@ -270,9 +270,9 @@ const fn hash(name: &[u8], seed: u64) -> u64 {
     hash ^ hash >> 29
 }
 
-// --- Showing a name in a message ------------------------------------------------------------------
+// --- Showing a name in a message -----------------------------------------------------------------
 
-/// Whether every byte is printable ASCII other than `"` and `\\` (so the bytes are UTF-8 that a
+/// Whether every byte is printable ASCII other than `"` and `\` (so the bytes are UTF-8 that a
 /// message can show as they are), checked 8 bytes at a time.
 pub fn is_plain(bytes: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -281,7 +281,7 @@ pub fn is_plain(bytes: &[u8]) -> bool {
     fn zero_bytes(word: u64) -> u64 {
         !(((word & !HIGH) + !HIGH) | word) & HIGH
     }
-    /// The high bit of each byte that is not printable ASCII, `"` or `\\`.
+    /// The high bit of each byte that is not printable ASCII, `"` or `\`.
     fn bad_bytes(word: u64) -> u64 {
         let low = word | HIGH; // each byte >= 0x80: the subtractions below never borrow
         let below_space = !(low - 0x20 * ONES) & HIGH;

@@ -80,9 +80,11 @@ def names_array(rust_name, doc, names):
     size = max(names) + 1
     lines = ["", *("/// " + line for line in doc),
              "pub(super) static %s: [Option<&CStr>; %d] = [" % (rust_name, size)]
-    for value in range(size):
-        name = names.get(value)
-        lines.append("    %s, // %d" % ('Some(c"%s")' % name if name else "None", value))
+    items = ['Some(c"%s"),' % names[v] if v in names else "None," for v in range(size)]
+    width = max(len(item) for item in items)
+    # Laid out as rustfmt lays it out: the comments aligned one space after the longest item.
+    for value, item in enumerate(items):
+        lines.append("    %-*s // %d" % (width, item, value))
     lines.append("];")
     return lines
 
