@@ -205,9 +205,10 @@ const char *csock_type_name(int type);
  * (`CAN_EFF_FLAG` is `(int)0x80000000`, `INADDR_NONE` is -1); `csock_constant64()` gives the
  * exact value.
  *
- * The lookup is a hash table built at compile time: one pass over the name (its length, then a
- * hash read 8 bytes at a time), a few slot probes, one comparison of the bytes on a hit. It
- * neither allocates nor locks, and costs the same wherever the name sits in the table.
+ * The lookup is a perfect hash built at compile time: the name's length, a hash of it read 8
+ * bytes at a time, two table reads and one comparison with the one name that can match. It
+ * neither allocates nor locks nor initialises anything at run time, and does the same work
+ * wherever the name sits in the table; a miss does the same, then records the message.
  *
  * Returns 0 and writes `*value`; -ENOENT for an unknown name, with the message naming it
  * (`csock_constant("AF_NOPE"): no constant of that name: ENOENT: ...`, a name longer than 64
