@@ -81,6 +81,7 @@ unsafe fn c_bytes<'a>(name: *const c_char) -> Option<&'a [u8]> {
 }
 
 /// The exact value of the constant `name`: `EINVAL` for NULL, `ENOENT` for a name not known.
+#[inline]
 fn lookup(name: Option<&[u8]>) -> Result<i64> {
     let name = name.ok_or(Error::new(libc::EINVAL, "name is NULL"))?;
     names::constant(name).ok_or(Error::new(libc::ENOENT, "no constant of that name"))
