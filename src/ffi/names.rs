@@ -48,23 +48,36 @@ impl LookupCall<'_> {
 
 impl fmt::Display for LookupCall<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.function)?;
         let Some(name) = self.name else {
+            f.write_str(self.function)?;
             return f.write_str("(NULL)");
         };
         let shown = name.get(..Self::LIMIT).unwrap_or(name);
-        f.write_str("(\"")?;
-        if names::is_plain(shown) {
-            // SAFETY: `is_plain` accepts only bytes 0x20..=0x7e: ASCII, so valid UTF-8.
-            f.write_str(unsafe { core::str::from_utf8_unchecked(shown) })?;
-        } else {
-            fmt::Display::fmt(&shown.escape_ascii(), f)?;
-        }
-        f.write_str(if shown.len() < name.len() {
+        let tail = if shown.len() < name.len() {
             "\"...)"
         } else {
             "\")"
-        })
+        };
+        if names::is_plain(shown) {
+            // The usual case, in one write: the whole text fits the buffer (a function name,
+            // at most LIMIT bytes of the name and seven more).
+            let mut text = [0u8; 128];
+            let mut len = 0;
+            for part in [self.function.as_bytes(), b"(\"", shown, tail.as_bytes()] {
+                if let Some(room) = text.get_mut(len..len + part.len()) {
+                    room.copy_from_slice(part);
+                    len += part.len();
+                }
+            }
+            let text = text.get(..len).unwrap_or_default();
+            // SAFETY: the function name and the parts above are ASCII, and `is_plain` accepts
+            // only bytes 0x20..=0x7e: the text is ASCII, so valid UTF-8.
+            return f.write_str(unsafe { core::str::from_utf8_unchecked(text) });
+        }
+        f.write_str(self.function)?;
+        f.write_str("(\"")?;
+        fmt::Display::fmt(&shown.escape_ascii(), f)?;
+        f.write_str(tail)
     }
 }
 
