@@ -424,5 +424,5 @@ def last_error(*, lib=None):
 
 
 def version(*, lib=None):
-    """``csock_version``: ``"0.1.0"``."""
+    """``csock_version``: ``"0.2.0"``."""
     return _lib(lib).csock_version().decode()

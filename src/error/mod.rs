@@ -48,15 +48,23 @@ impl Error {
     }
 }
 
-/// The symbolic name of an errno value, such as `"ENOTSOCK"`.
+/// The symbolic name of an errno value, such as `"ENOTSOCK"` (or of a resolver code's value,
+/// such as `"EAI_NONAME"`, see [`crate::resolve`]).
 pub fn errno_name(errno: Errno) -> Option<&'static str> {
+    if let Some((name, _)) = crate::resolve::eai_entry(errno) {
+        return Some(name);
+    }
     errno_entry(errno)
         .map(|(name, _)| name)
         .filter(|name| !name.is_empty())
 }
 
-/// glibc's description of an errno value in the C locale, such as `"Bad file descriptor"`.
+/// glibc's description of an errno value in the C locale, such as `"Bad file descriptor"` (or
+/// `gai_strerror`'s text of a resolver code's value).
 pub fn description(errno: Errno) -> Option<&'static str> {
+    if let Some((_, text)) = crate::resolve::eai_entry(errno) {
+        return Some(text.to_str().unwrap_or(""));
+    }
     errno_entry(errno)
         .map(|(_, text)| text)
         .filter(|text| !text.is_empty())
@@ -71,6 +79,59 @@ fn errno_entry(errno: Errno) -> Option<(&'static str, &'static str)> {
         errnos::TEXT.get(at..at + usize::from(len))
     };
     Some((span(name, name_len)?, span(text, text_len)?))
+}
+
+/// The descriptions again, each followed by a NUL, for [`c_description`]: built at compile time
+/// from the same table.
+const C_TEXT_LEN: usize = {
+    let mut total = 0;
+    let mut i = 0;
+    while i < errnos::ERRNO_COUNT {
+        total += errnos::SPANS[i][3] as usize + 1;
+        i += 1;
+    }
+    total
+};
+
+static C_TEXT: [u8; C_TEXT_LEN] = {
+    let text = errnos::TEXT.as_bytes();
+    let mut out = [0u8; C_TEXT_LEN];
+    let (mut at, mut i) = (0, 0);
+    while i < errnos::ERRNO_COUNT {
+        let [_, _, start, len] = errnos::SPANS[i];
+        let mut k = 0;
+        while k < len as usize {
+            out[at] = text[start as usize + k];
+            at += 1;
+            k += 1;
+        }
+        at += 1; // the NUL
+        i += 1;
+    }
+    out
+};
+
+/// Where each description starts in [`C_TEXT`].
+static C_OFFSETS: [u16; errnos::ERRNO_COUNT] = {
+    let mut out = [0u16; errnos::ERRNO_COUNT];
+    let (mut at, mut i) = (0usize, 0);
+    while i < errnos::ERRNO_COUNT {
+        out[i] = at as u16;
+        at += errnos::SPANS[i][3] as usize + 1;
+        i += 1;
+    }
+    out
+};
+
+/// [`description`] as a static NUL-terminated string, for `csock_strerror`.
+pub fn c_description(errno: Errno) -> Option<&'static core::ffi::CStr> {
+    let i = usize::try_from(errno.0).ok()?;
+    let [_, _, _, len] = *errnos::SPANS.get(i)?;
+    if len == 0 {
+        return None;
+    }
+    let at = usize::from(*C_OFFSETS.get(i)?);
+    core::ffi::CStr::from_bytes_with_nul(C_TEXT.get(at..=at + usize::from(len))?).ok()
 }
 
 /// A message being written into a thread's buffer: NUL-terminated after every write; text beyond
@@ -130,6 +191,12 @@ fn push_decimal(msg: &mut Message<'_>, value: c_int) {
 /// without a name), sets `errno`, and returns `-errno`. A signal handler that fails while this
 /// thread is writing its message leaves the message as it is.
 pub fn fail(err: &Error, call: fmt::Arguments<'_>) -> c_int {
+    fail_with(err, call, format_args!(""))
+}
+
+/// [`fail`], with `tail` written after the description (CPython's `"(while attempting to bind on
+/// address ...)"`).
+pub fn fail_with(err: &Error, call: fmt::Arguments<'_>, tail: fmt::Arguments<'_>) -> c_int {
     rt::with_message(|bytes| {
         let mut msg = Message { bytes, len: 0 };
         match call.as_str() {
@@ -154,6 +221,10 @@ pub fn fail(err: &Error, call: fmt::Arguments<'_>) -> c_int {
                 msg.push("Unknown error ");
                 push_decimal(&mut msg, err.errno.0);
             }
+        }
+        match tail.as_str() {
+            Some(text) => msg.push(text),
+            None => drop(msg.write_fmt(tail)),
         }
     });
     sys::set_errno(err.errno);
@@ -198,6 +269,20 @@ mod tests {
     }
 
     #[test]
+    fn c_descriptions_are_the_descriptions() {
+        for code in -1..200 {
+            let c = c_description(Errno(code)).map(|c| c.to_str().unwrap());
+            if crate::resolve::eai_entry(Errno(code)).is_none() {
+                assert_eq!(c, description(Errno(code)), "errno {code}");
+            }
+        }
+        assert_eq!(
+            c_description(Errno(libc::EBADF)),
+            Some(c"Bad file descriptor")
+        );
+    }
+
+    #[test]
     fn empty_before_any_failure_and_per_thread() {
         std::thread::spawn(|| assert_eq!(last(), ""))
             .join()
@@ -233,6 +318,9 @@ mod tests {
     #[test]
     fn table_matches_strerror() {
         for code in -1..4200 {
+            if crate::resolve::eai_entry(Errno(code)).is_some() {
+                continue; // a resolver code's value: gai_strerror's text (see crate::resolve)
+            }
             // SAFETY: strerror returns a NUL-terminated string; the test runs it on one thread
             // at a time per value and copies it at once.
             let glibc = unsafe { core::ffi::CStr::from_ptr(libc::strerror(code)) }

@@ -12,13 +12,17 @@ use crate::socket::csock_socket;
 
 mod activation;
 mod audit;
+mod connect;
 mod names;
+mod serve;
 mod socket;
 mod text;
 
 pub use activation::*;
 pub use audit::*;
+pub use connect::*;
 pub use names::*;
+pub use serve::*;
 pub use socket::*;
 pub use text::*;
 
