@@ -602,6 +602,7 @@ impl Flights {
 }
 
 const CANCELED: Error = Error::new(libc::ECANCELED, "another attempt connected first");
+const ENDED: Error = Error::new(libc::ECANCELED, "closed when the call ended");
 
 /// Happy Eyeballs v2: the staggered race, in this thread, with one `poll`.
 fn happy_eyeballs(
@@ -680,7 +681,7 @@ fn happy_eyeballs(
                 }
                 Err(Stop::Call(err)) => {
                     report.failed(at, err);
-                    flights.cancel(report, err);
+                    flights.cancel(report, ENDED);
                     return Err(err);
                 }
             }
@@ -710,7 +711,7 @@ fn happy_eyeballs(
         ) {
             Ok(ready) => ready,
             Err(err) => {
-                flights.cancel(report, err);
+                flights.cancel(report, ENDED);
                 return Err(err);
             }
         };
