@@ -22,6 +22,19 @@ pub const CSOCK_SERVER_REUSE_PORT: u32 = 0x1;
 /// (`IPV6_V6ONLY` = 0).
 pub const CSOCK_SERVER_DUALSTACK: u32 = 0x2;
 
+bitflags::bitflags! {
+    /// The flags `csock_create_server()` accepts.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct ServerFlags: u32 {
+        /// `CSOCK_SERVER_REUSE_PORT`.
+        const REUSE_PORT = CSOCK_SERVER_REUSE_PORT;
+        /// `CSOCK_SERVER_DUALSTACK`.
+        const DUALSTACK = CSOCK_SERVER_DUALSTACK;
+        /// `SOCK_NONBLOCK`: a non-blocking listener.
+        const NONBLOCK = libc::SOCK_NONBLOCK as u32;
+    }
+}
+
 /// CPython's default backlog: `min(SOMAXCONN, 128)`.
 pub(crate) const DEFAULT_BACKLOG: c_int = 128;
 
@@ -45,7 +58,7 @@ fn address(bytes: &[u8]) -> Address {
         .len()
         .min(core::mem::size_of::<libc::sockaddr_storage>());
     // The storage is plain data: fill it through its bytes.
-    let dst = storage_bytes_mut(&mut storage);
+    let dst = sys::storage_bytes_mut(&mut storage);
     if let (Some(dst), Some(src)) = (dst.get_mut(..len), bytes.get(..len)) {
         dst.copy_from_slice(src);
     }
@@ -53,10 +66,6 @@ fn address(bytes: &[u8]) -> Address {
         storage,
         len: len as libc::socklen_t,
     }
-}
-
-fn storage_bytes_mut(storage: &mut libc::sockaddr_storage) -> &mut [u8] {
-    sys::storage_bytes_mut(storage)
 }
 
 /// The port of a server: `None` is 0, digits are a number up to 65535 (above is `EINVAL`), anything
@@ -171,15 +180,12 @@ pub fn create_server(
     flags: u32,
     bound: &mut Option<Address>,
 ) -> Result<csock_socket> {
-    let nonblock = libc::SOCK_NONBLOCK as u32;
-    if flags & !(CSOCK_SERVER_REUSE_PORT | CSOCK_SERVER_DUALSTACK | nonblock) != 0 {
-        return Err(Error::new(
-            libc::EINVAL,
-            "flags other than CSOCK_SERVER_REUSE_PORT, CSOCK_SERVER_DUALSTACK and SOCK_NONBLOCK",
-        ));
-    }
+    let flags = ServerFlags::from_bits(flags).ok_or(Error::new(
+        libc::EINVAL,
+        "flags other than CSOCK_SERVER_REUSE_PORT, CSOCK_SERVER_DUALSTACK and SOCK_NONBLOCK",
+    ))?;
     let family = if family == -1 { libc::AF_INET } else { family };
-    let dualstack = flags & CSOCK_SERVER_DUALSTACK != 0;
+    let dualstack = flags.contains(ServerFlags::DUALSTACK);
     if dualstack && family != libc::AF_INET6 {
         return Err(Error::new(
             libc::EINVAL,
@@ -205,18 +211,17 @@ pub fn create_server(
     };
     let ty = libc::SOCK_STREAM;
     audit::check(&Event::socket_new(-1, family, ty, 0))?;
-    let create_ty = ty
-        | if flags & nonblock != 0 {
-            libc::SOCK_NONBLOCK
-        } else {
-            0
-        };
+    let create_ty = if flags.contains(ServerFlags::NONBLOCK) {
+        ty | libc::SOCK_NONBLOCK
+    } else {
+        ty
+    };
     let fd = create::socket_cloexec(family, create_ty, 0)?;
     let raw = fd.raw();
     // As CPython: a failure is ignored here and shows at bind.
     let _ = sys::setsockopt_int(raw, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1);
     let inet = matches!(family, libc::AF_INET | libc::AF_INET6);
-    if flags & CSOCK_SERVER_REUSE_PORT != 0 && inet {
+    if flags.contains(ServerFlags::REUSE_PORT) && inet {
         opt(
             raw,
             libc::SOL_SOCKET,
