@@ -13,6 +13,7 @@
 PKG_CONFIG      ?= pkg-config
 NM              ?= nm
 READELF         ?= readelf
+CMAKE           ?= cmake
 HEADER_CFLAGS   := -std=c99 -pedantic -Wall -Wextra -Werror -Wstrict-prototypes
 HEADER_CXXFLAGS := -std=c++11 -pedantic -Wall -Wextra -Werror
 ABI_DIR         := $(BUILD)/abi
@@ -40,6 +41,23 @@ static_symbols   = $(NM) -g --defined-only $(LIBOUT)/libcsock.a 2>/dev/null \
 	| awk '$$2 == "T" && $$3 ~ /^csock_/ { print $$3 }' | LC_ALL=C sort -u
 header_functions = sed -n 's/^[^ \#/*].*[ *]\(csock_[a-z0-9_]*\)(.*/\1/p' include/csock.h \
 	| LC_ALL=C sort -u
+
+# The version nodes: from `readelf -V` (each definition but the soname's, with its parent), and
+# from the version script (each `NAME {` and what its `} PARENT;` names), as `NODE [PARENT]`.
+version_nodes = awk '/^Version definition section/ { d = 1; next } /^Version .* section/ { d = 0 } \
+	d && /Name: / && !/Flags: BASE/ { sub(/.*Name: /, ""); node = $$1; nodes[++n] = node } \
+	d && /Parent 1: / { sub(/.*Parent 1: /, ""); parent[node] = $$1 } \
+	END { for (i = 1; i <= n; i++) print nodes[i], parent[nodes[i]] }' | sed 's/ *$$//'
+map_nodes     = sed 's|/\*.*\*/||' $(VERSION_SCRIPT) | awk '/^[A-Za-z_][A-Za-z0-9_.]* *{/ { \
+	node = $$1; nodes[++n] = node } /^} *[A-Za-z_][A-Za-z0-9_.]* *;/ { p = $$2; \
+	sub(/;.*/, "", p); parent[node] = p } \
+	END { for (i = 1; i <= n; i++) print nodes[i], parent[nodes[i]] }' | sed 's/ *$$//'
+# `NAME NODE` for each function the version script lists, and for each csock_ function the
+# library defines (NODE "Base" when it has none).
+map_symbols   = awk '/^[A-Za-z_][A-Za-z0-9_.]* *{/ { node = $$1 } \
+	/^ *csock_[a-z0-9_]* *;/ { sub(/;.*/, ""); print $$1, node }' $(VERSION_SCRIPT)
+symbol_versions = awk '$$7 != "UND" && $$8 ~ /^csock_/ { split($$8, v, "@@"); \
+	print v[1], (v[2] == "" ? "Base" : v[2]) }' | LC_ALL=C sort
 
 # A program built exactly as the C tests are (the $(BUILD)/tests/% rule, with $(LINK)) must
 # record the soname, not the dev link or the full version, or it breaks on the next release.
@@ -69,6 +87,35 @@ check-abi: lib $(BUILD)/tests/install/consumer
 	  $(ABI_DIR)/exported.txt $(ABI_DIR)/static.txt
 	@echo "ABI: $$(wc -l <$(ABI_DIR)/exported.txt) csock_* functions, the same in" \
 	  "abi/symbols.txt, include/csock.h and libcsock.a"
+	@$(READELF) -V -W $(SHARED_LIB) | $(version_nodes) >$(ABI_DIR)/nodes.txt
+	@$(map_nodes) >$(ABI_DIR)/map-nodes.txt
+	@awk '$$1 !~ /^CSOCK_[0-9]+\.[0-9]+$$/ || (NR == 1 && NF != 1) || \
+	  (NR > 1 && (NF != 2 || $$2 != prev)) { bad = 1 } { prev = $$1 } END { exit bad }' \
+	  $(ABI_DIR)/map-nodes.txt || { echo "$(VERSION_SCRIPT): the nodes must be CSOCK_X.Y," \
+	  "each inheriting the one before it:"; cat $(ABI_DIR)/map-nodes.txt; exit 1; }
+	@diff -u --label 'version nodes of $(VERSION_SCRIPT)' --label 'defined by $(SHARED_LIB)' \
+	  $(ABI_DIR)/map-nodes.txt $(ABI_DIR)/nodes.txt || { \
+	  echo "the version definitions (readelf -V) are not the nodes of $(VERSION_SCRIPT)"; exit 1; }
+	@$(READELF) --dyn-syms -W $(SHARED_LIB) | $(symbol_versions) >$(ABI_DIR)/versioned.txt
+	@base=$$(awk '$$2 == "Base"' $(ABI_DIR)/versioned.txt); test -z "$$base" || { \
+	  echo "csock_ functions without a version (at Base):"; echo "$$base"; exit 1; }
+	@$(map_symbols) | awk 'NR == FNR { node[$$1] = $$2; next } { print $$1, node[$$1] }' \
+	  - $(ABI_DIR)/exported.txt >$(ABI_DIR)/map-versions.txt
+	@diff -u --label 'nodes $(VERSION_SCRIPT) gives the exported functions' \
+	  --label 'versions in $(SHARED_LIB)' $(ABI_DIR)/map-versions.txt $(ABI_DIR)/versioned.txt || { \
+	  echo "an exported function is not in the node $(VERSION_SCRIPT) puts it in"; exit 1; }
+	@refs=$$($(READELF) --dyn-syms -W $(BUILD)/tests/install/consumer | \
+	  awk '$$7 == "UND" && $$8 ~ /^csock_/ { print $$8 }'); \
+	  echo "$$refs" | grep -qx 'csock_open@CSOCK_0\.1' || { \
+	  echo "$(BUILD)/tests/install/consumer does not record csock_open@CSOCK_0.1:"; \
+	  echo "$$refs"; exit 1; }; \
+	  unversioned=$$(echo "$$refs" | grep -v '@CSOCK_'); test -z "$$unversioned" || { \
+	  echo "$(BUILD)/tests/install/consumer has unversioned references: $$unversioned"; exit 1; }
+	@echo "symbol versions: $$(awk '{ printf "%s%s", (NR > 1 ? ", " : ""), $$1; \
+	  if (NF > 1) printf " (inherits %s)", $$2 }' $(ABI_DIR)/nodes.txt); each function in its" \
+	  "node ($$(awk '{ print $$2 }' $(ABI_DIR)/versioned.txt | LC_ALL=C sort | uniq -c | \
+	  awk '{ printf "%s%s: %d", (NR > 1 ? ", " : ""), $$2, $$1 }')), none at Base;" \
+	  "a program linked against it records csock_open@CSOCK_0.1"
 
 update-abi: lib
 	@mkdir -p $(ABI_DIR)
@@ -76,6 +123,6 @@ update-abi: lib
 	@cp $(ABI_DIR)/exported.txt abi/symbols.txt
 	@echo "abi/symbols.txt: $$(wc -l <abi/symbols.txt) symbols"
 
-check-install: lib
+check-install: all
 	MAKE="$(MAKE)" CC="$(CC)" PKG_CONFIG="$(PKG_CONFIG)" BUILD="$(BUILD)" VERSION="$(VERSION)" \
-	  NATIVE_LIBS="$(NATIVE_LIBS)" $(PROVE) --exec sh tests/install/check-install.sh
+	  NATIVE_LIBS="$(NATIVE_LIBS)" CMAKE="$(CMAKE)" $(PROVE) --exec sh tests/install/check-install.sh
