@@ -126,3 +126,15 @@ update-abi: lib
 check-install: all
 	MAKE="$(MAKE)" CC="$(CC)" PKG_CONFIG="$(PKG_CONFIG)" BUILD="$(BUILD)" VERSION="$(VERSION)" \
 	  NATIVE_LIBS="$(NATIVE_LIBS)" CMAKE="$(CMAKE)" $(PROVE) --exec sh tests/install/check-install.sh
+
+# Out-of-tree, read-only and offline builds (tests/build/check-build.sh, TAP): a read-only copy
+# of the tree built offline with only the library's crates, from another directory with
+# `make -f` and with `make -C`, writing nothing into the copy.
+#
+#   make check-build   that check (its cargo home and target directory are kept in
+#                      $(BUILD)/check-build, so a second run rebuilds only csock)
+.PHONY: check-build
+check: check-build
+check-build: lib
+	MAKE="$(MAKE)" CARGO="$(CARGO)" BUILD="$(BUILD)" VERSION="$(VERSION)" \
+	  $(PROVE) --exec sh tests/build/check-build.sh
