@@ -31,6 +31,7 @@ CARGO    ?= cargo
 CC       ?= cc
 PROVE    ?= prove
 PYTHON   ?= python3
+STRIP    ?= strip
 
 VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 MAJOR    := $(word 1,$(subst ., ,$(VERSION)))
@@ -73,8 +74,9 @@ all: lib examples
 stage = cmp -s $(1) $(2) || { cp $(1) $(2).tmp.$$$$ && mv -f $(2).tmp.$$$$ $(2); }
 
 # cargo decides whether anything changed (rustc's note is replayed when nothing did); the steps
-# below only follow its output: libcsock.a is staged when it changed, and the shared library is
-# linked from it again when it, the version script or the native libraries are newer.
+# below only follow its output: libcsock.a is staged, without debug info (the precompiled core's
+# would make it megabytes), when it changed, and the shared library is linked from it again
+# when it, the version script or the native libraries are newer.
 lib:
 	@mkdir -p $(LIBOUT)
 	@$(CARGO) rustc --release --quiet --lib -- --print native-static-libs \
@@ -87,7 +89,8 @@ lib:
 	    test $$status != 0 || echo "no native-static-libs note from rustc" >&2; exit 1; }; \
 	  $(call stage,$(BUILD)/.native.$$$$,$(NATIVE_LIBS)); status=$$?; \
 	  rm -f $(BUILD)/.native.$$$$; exit $$status
-	@$(call stage,$(RUSTOUT)/libcsock.a,$(LIBOUT)/libcsock.a)
+	@$(STRIP) --strip-debug -o $(BUILD)/libcsock.a.nodebug $(RUSTOUT)/libcsock.a
+	@$(call stage,$(BUILD)/libcsock.a.nodebug,$(LIBOUT)/libcsock.a)
 	@so=$(LIBOUT)/$(REALNAME); \
 	  if [ ! -e $$so ] || [ $(LIBOUT)/libcsock.a -nt $$so ] || [ $(VERSION_SCRIPT) -nt $$so ] || \
 	     [ $(NATIVE_LIBS) -nt $$so ]; then \
