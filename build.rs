@@ -32,11 +32,30 @@ fn main() {
 
     let mut config = cbindgen::Config::from_file(dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is readable and valid");
+    let number = |part: &str| part.parse::<u32>().expect("a numeric version part");
+    let version_number = number(&major) * 10000 + number(&minor) * 100 + number(&patch);
     config.after_includes = Some(format!(
-        "\n/** csock's version, as the numbers of csock_version(). */\n\
+        "\n/** csock's major version, as in csock_version(). */\n\
          #define CSOCK_VERSION_MAJOR {major}\n\
+         /** csock's minor version, as in csock_version(). */\n\
          #define CSOCK_VERSION_MINOR {minor}\n\
-         #define CSOCK_VERSION_PATCH {patch}\n"
+         /** csock's patch version, as in csock_version(). */\n\
+         #define CSOCK_VERSION_PATCH {patch}\n\
+         /**\n \
+          * csock's version as one number, MAJOR * 10000 + MINOR * 100 + PATCH, for #if and for\n \
+          * comparing with csock_version_number() at run time.\n \
+          */\n\
+         #define CSOCK_VERSION_NUMBER {version_number}\n\
+         \n\
+         /**\n \
+          * Initialises a csock_socket as closed: fd and every field -1, so that a cleanup path's\n \
+          * csock_close() is harmless. Use it wherever a csock_socket is declared, in C and C++:\n \
+          * `csock_socket s = CSOCK_SOCKET_INIT;`\n \
+          *\n \
+          * A zeroed csock_socket (`= {{0}}`, memset, calloc, a static) is NOT closed: its fd 0 is\n \
+          * standard input, which csock_close() would close.\n \
+          */\n\
+         #define CSOCK_SOCKET_INIT {{ -1, -1, -1, -1 }}\n"
     ));
     let bindings = cbindgen::Builder::new()
         .with_config(config)

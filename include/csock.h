@@ -18,10 +18,27 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/** csock's version, as the numbers of csock_version(). */
+/** csock's major version, as in csock_version(). */
 #define CSOCK_VERSION_MAJOR 0
+/** csock's minor version, as in csock_version(). */
 #define CSOCK_VERSION_MINOR 1
+/** csock's patch version, as in csock_version(). */
 #define CSOCK_VERSION_PATCH 0
+/**
+ * csock's version as one number, MAJOR * 10000 + MINOR * 100 + PATCH, for #if and for
+ * comparing with csock_version_number() at run time.
+ */
+#define CSOCK_VERSION_NUMBER 100
+
+/**
+ * Initialises a csock_socket as closed: fd and every field -1, so that a cleanup path's
+ * csock_close() is harmless. Use it wherever a csock_socket is declared, in C and C++:
+ * `csock_socket s = CSOCK_SOCKET_INIT;`
+ *
+ * A zeroed csock_socket (`= {0}`, memset, calloc, a static) is NOT closed: its fd 0 is
+ * standard input, which csock_close() would close.
+ */
+#define CSOCK_SOCKET_INIT { -1, -1, -1, -1 }
 
 
 /**
@@ -61,6 +78,10 @@
  * A plain value owned by the caller; csock never allocates for it. `fd` is `-1` once the socket
  * is closed or detached. `type` never carries `SOCK_NONBLOCK` or `SOCK_CLOEXEC`. State the kernel
  * owns (blocking mode, inheritability) is not stored here: csock reads it from the kernel.
+ *
+ * Declare one with `CSOCK_SOCKET_INIT` (closed: every field `-1`). A zeroed value is not
+ * closed: its `fd` 0 is standard input, which a cleanup path's `csock_close()` would close.
+ * Copying the value copies the ownership claim: close only one copy.
  */
 typedef struct csock_socket {
     /**
@@ -500,6 +521,14 @@ const char *csock_last_error(void);
  * The string is static.
  */
 const char *csock_version(void);
+
+/**
+ * csock's version as one number, `MAJOR * 10000 + MINOR * 100 + PATCH` (`100` for 0.1.0, `200`
+ * for 0.2.0): the value `CSOCK_VERSION_NUMBER` has in the header this library was built with.
+ * Compare the two to tell the library a program runs with from the header it was compiled
+ * against, e.g. `csock_version_number() >= CSOCK_VERSION_NUMBER`. Never fails.
+ */
+int csock_version_number(void);
 
 #ifdef __cplusplus
 }  // extern "C"

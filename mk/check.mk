@@ -32,6 +32,17 @@ check-header-compile: lib
 	  echo "csock.h x$$times as C++11: $(CXX) $(HEADER_CXXFLAGS)"; \
 	  echo "$$unit" | $(CXX) $(HEADER_CXXFLAGS) $(CPPFLAGS) -x c++ -c -o /dev/null - || exit 1; \
 	done
+	@echo "CSOCK_SOCKET_INIT in C99 and C++11 initialisers (automatic, static, array, member)"
+	@for lang in "c $(CC) $(HEADER_CFLAGS)" "c++ $(CXX) $(HEADER_CXXFLAGS)"; do \
+	  set -- $$lang; x=$$1; shift; \
+	  printf '%s\n' '#include <csock.h>' 'static csock_socket s1 = CSOCK_SOCKET_INIT;' \
+	    'struct holder { int id; csock_socket sock; };' \
+	    'static struct holder h = { 1, CSOCK_SOCKET_INIT };' \
+	    'int f(void);' 'int f(void) { csock_socket s = CSOCK_SOCKET_INIT;' \
+	    '  csock_socket pair[2] = { CSOCK_SOCKET_INIT, CSOCK_SOCKET_INIT };' \
+	    '  return s.fd + pair[1].fd + s1.fd + h.sock.fd; }' \
+	  | "$$@" $(CPPFLAGS) -x $$x -c -o /dev/null - || exit 1; \
+	done
 
 # Symbol lists, one name per line, sorted: what the shared library exports (without version
 # suffixes or version nodes), the csock_ functions libcsock.a defines, what the header declares.

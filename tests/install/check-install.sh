@@ -179,12 +179,16 @@ cmake_finds() {
 }
 
 # build_example NAME: examples/NAME.c, copied out of the tree, built with nothing but
-# `cc $(pkg-config --cflags --libs csock)`.
+# `cc $(pkg-config --cflags --libs csock)`, then again as strict ISO C11 (-std=c11 defines no
+# GNU or POSIX extension: the example must ask for what it uses itself).
 build_example() {
     mkdir -p "$work/examples" && cp "examples/$1.c" "$work/examples/$1.c" &&
         cflags=$(pc --cflags $PC_DEFINE) && libs=$(pc --libs $PC_DEFINE) &&
         echo "cc $cflags $1.c $libs" &&
-        (cd "$work/examples" && $CC $cflags "$1.c" -o "$1" $libs)
+        (cd "$work/examples" && $CC $cflags "$1.c" -o "$1" $libs) &&
+        echo "cc -std=c11 -pedantic -Wall -Wextra -Werror $cflags $1.c $libs" &&
+        (cd "$work/examples" &&
+            $CC -std=c11 -pedantic -Wall -Wextra -Werror $cflags "$1.c" -o "$1" $libs)
 }
 
 # Each man page renders without a warning (groff -ww -z), .so aliases resolved from the stage.
