@@ -14,8 +14,8 @@
  * line each client sends, serves all listeners and clients with one poll loop, and exits 0 on
  * SIGTERM or SIGINT after closing every socket.
  */
-/* sigprocmask() and sigset_t are POSIX extensions: ask for them, so that this file builds as a copy
- * with nothing but `cc $(pkg-config --cflags --libs csock)`, whatever the compiler's -std. */
+/* sigprocmask() and sigset_t are POSIX extensions: ask for them, so that this file builds
+ * as a copy with nothing but `cc $(pkg-config --cflags --libs csock)`, whatever the -std. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
