@@ -9,7 +9,8 @@
  * Build and run with `make demo`. Exits 0 when everything behaves as documented, 1 otherwise.
  */
 /* pipe2(), dirfd() and readlink() are GNU and POSIX extensions: ask for them, so that this
- * file builds as a copy with nothing but `cc $(pkg-config --cflags --libs csock)`, whatever the -std. */
+ * file builds as a copy with nothing but `cc $(pkg-config --cflags --libs csock)`, whatever
+ * the -std. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
