@@ -42,7 +42,7 @@ fn main() {
          /** csock's patch version, as in csock_version(). */\n\
          #define CSOCK_VERSION_PATCH {patch}\n\
          /**\n \
-          * csock's version as one number, MAJOR * 10000 + MINOR * 100 + PATCH, for #if and for\n \
+          * csock's version as one number, MAJOR * 10000 + MINOR * 100 + PATCH, for `#if` and for\n \
           * comparing with csock_version_number() at run time.\n \
           */\n\
          #define CSOCK_VERSION_NUMBER {version_number}\n\

@@ -90,6 +90,11 @@ check-abi: lib $(BUILD)/tests/install/consumer
 	@diff -u abi/symbols.txt $(ABI_DIR)/exported.txt || { \
 	  echo "the exported symbols differ from abi/symbols.txt: an ABI change."; \
 	  echo "If it is deliberate, run 'make update-abi' and commit abi/symbols.txt."; exit 1; }
+	@others=$$(sed -n -e 's/^#define \([A-Za-z_][A-Za-z0-9_]*\).*/\1/p' \
+	    -e 's/^typedef .*[ *(]\([A-Za-z_][A-Za-z0-9_]*\)[);]*;$$/\1/p' \
+	    -e 's/^\(struct\|enum\|union\) \([A-Za-z_][A-Za-z0-9_]*\) {.*/\2/p' include/csock.h \
+	  | grep -v -e '^csock_' -e '^CSOCK_'); test -z "$$others" || { \
+	  echo "include/csock.h defines names outside csock_* / CSOCK_*:"; echo "$$others"; exit 1; }
 	@$(header_functions) >$(ABI_DIR)/header.txt
 	@diff -u --label 'exported by $(SHARED_LIB)' --label 'declared in include/csock.h' \
 	  $(ABI_DIR)/exported.txt $(ABI_DIR)/header.txt
