@@ -231,7 +231,7 @@ int csock_audit_add(csock_audit_hook hook, void *userdata);
  * (-EAFNOSUPPORT, -EINVAL, -EPROTONOSUPPORT, -EMFILE, ...). On failure `*out` is untouched.
  *
  * ```c
- * csock_socket s;
+ * csock_socket s = CSOCK_SOCKET_INIT;
  * if (csock_open(&s, CSOCK_DEFAULT, SOCK_STREAM | SOCK_NONBLOCK, CSOCK_DEFAULT) < 0)
  *     fprintf(stderr, "%s\n", csock_last_error());
  * // s.family == AF_INET, s.type == SOCK_STREAM, s.proto == 0
