@@ -7,8 +7,10 @@
 #                              the functions the header declares, all defined in libcsock.a
 #   make check-install         a staged install used through pkg-config, shared and static, then
 #                              uninstalled (tests/install/check-install.sh, TAP)
-#   make update-abi            rewrites abi/symbols.txt from the built library, after a
-#                              deliberate ABI change
+#   make check-abi-layout      the public structs' layout and the functions' signatures, as C
+#                              sees them, against abi/csock.abi (abidiff, from abigail-tools)
+#   make update-abi            rewrites abi/symbols.txt and abi/csock.abi from the built
+#                              library and the header, after a deliberate ABI change
 
 PKG_CONFIG      ?= pkg-config
 NM              ?= nm
@@ -19,9 +21,9 @@ HEADER_CXXFLAGS := -std=c++11 -pedantic -Wall -Wextra -Werror
 ABI_DIR         := $(BUILD)/abi
 SHARED_LIB      := $(LIBOUT)/$(REALNAME)
 
-.PHONY: check-header-compile check-abi check-install update-abi
+.PHONY: check-header-compile check-abi check-abi-layout check-install update-abi
 
-check: check-header-compile check-abi check-install
+check: check-header-compile check-abi check-abi-layout check-install
 
 # Each unit is nothing but `#include <csock.h>`, once, then twice (the include guard).
 check-header-compile: lib
@@ -133,11 +135,58 @@ check-abi: lib $(BUILD)/tests/install/consumer
 	  awk '{ printf "%s%s: %d", (NR > 1 ? ", " : ""), $$2, $$1 }')), none at Base;" \
 	  "a program linked against it records csock_open@CSOCK_0.1"
 
-update-abi: lib
+# The C view of the ABI, for abidiff: a probe library built with debug info from the header
+# alone, defining every function the header declares (as a stub), so that its DWARF describes
+# exactly what a C program compiled against include/csock.h relies on: each function's
+# parameter and return types and the layout of every struct they reach (abidw on the Rust
+# library itself would describe Rust's types, with the toolchain's paths). abi/csock.abi is the
+# committed baseline, for x86_64 Linux; elsewhere the comparison is skipped.
+ABIDW           ?= abidw
+ABIDIFF         ?= abidiff
+ABIDW_FLAGS     := --no-show-locs --no-corpus-path --no-comp-dir-path --type-id-style hash
+ABI_BASELINE    := abi/csock.abi
+ABI_ARCH        := $(shell sed -n "s/.*architecture='\([^']*\)'.*/\1/p" $(ABI_BASELINE) 2>/dev/null | head -n 1)
+
+$(ABI_DIR)/probe.abi: include/csock.h mk/check.mk
+	@mkdir -p $(ABI_DIR)
+	@{ echo '/* Generated from include/csock.h by make: every function, as a stub. */'; \
+	  echo '#include <csock.h>'; \
+	  awk '/^(typedef|#|\/|\*| )/ && !infn { next } \
+	    !infn && /csock_[a-z0-9_]*\(/ { infn = 1; buf = "" } \
+	    infn { buf = buf $$0 "\n"; if ($$0 ~ /\);$$/) { \
+	      sub(/;\n$$/, " { return 0; }\n", buf); printf "%s", buf; infn = 0 } }' \
+	    include/csock.h; } >$(ABI_DIR)/probe.c
+	@cd $(ABI_DIR) && $(CC) -std=c11 -g -O0 -fPIC -shared -Wl,-soname,$(SONAME) \
+	  -I$(CURDIR)/include -o probe.so probe.c
+	@$(ABIDW) $(ABIDW_FLAGS) $(ABI_DIR)/probe.so >$@.tmp && mv -f $@.tmp $@
+
+check-abi-layout: $(ABI_DIR)/probe.abi
+	@arch=$$(sed -n "s/.*architecture='\([^']*\)'.*/\1/p" $< | head -n 1); \
+	if [ "$$arch" != "$(ABI_ARCH)" ]; then \
+	  echo "check-abi-layout: SKIPPED: $(ABI_BASELINE) is for $(ABI_ARCH), this is $$arch"; \
+	else \
+	  $(ABIDIFF) --no-added-syms $(ABI_BASELINE) $< >$(ABI_DIR)/abidiff.txt; status=$$?; \
+	  if [ $$status = 0 ]; then \
+	    echo "ABI layout: the structs and the $$(grep -c '<elf-symbol ' $<) functions' signatures" \
+	      "match $(ABI_BASELINE) (abidiff)"; \
+	  else \
+	    cat $(ABI_DIR)/abidiff.txt; \
+	    if [ $$((status & 8)) != 0 ]; then \
+	      echo "an INCOMPATIBLE ABI change against $(ABI_BASELINE): every 0.x release keeps" \
+	        "the layouts and signatures of the one before"; \
+	    else echo "the ABI differs from $(ABI_BASELINE) (abidiff exit $$status)."; fi; \
+	    echo "If the change is deliberate and compatible, run 'make update-abi' and commit" \
+	      "$(ABI_BASELINE)."; exit 1; \
+	  fi; \
+	fi
+
+update-abi: lib $(ABI_DIR)/probe.abi
 	@mkdir -p $(ABI_DIR)
 	@$(exported_symbols) >$(ABI_DIR)/exported.txt
 	@cp $(ABI_DIR)/exported.txt abi/symbols.txt
 	@echo "abi/symbols.txt: $$(wc -l <abi/symbols.txt) symbols"
+	@cp $(ABI_DIR)/probe.abi $(ABI_BASELINE)
+	@echo "$(ABI_BASELINE): $$(grep -c '<elf-symbol ' $(ABI_BASELINE)) functions"
 
 check-install: all
 	MAKE="$(MAKE)" CC="$(CC)" PKG_CONFIG="$(PKG_CONFIG)" BUILD="$(BUILD)" VERSION="$(VERSION)" \
