@@ -1,10 +1,17 @@
 # csock: build, test and demo.
 #
-#   make          build libcsock (shared + static) into $(BUILD)/lib, the header and man pages
-#   make test     every test: Rust unit tests, lints, header check, C tests (TAP, via prove), ...
-#   make demo     build and run examples/demo.c
-#   make help     every target, one line each
-#   make clean
+#   make all          (the default) libcsock, shared and static, in $(BUILD)/lib; the header;
+#                     the examples; the man pages
+#   make lib          the libraries only
+#   make test         every test: Rust unit tests, lints, checks, C tests (TAP, via prove), ...
+#   make cargo-test   the Rust unit tests
+#   make lint         cargo fmt --check and clippy with -D warnings
+#   make check        header, ABI, build, install and man page checks (see mk/check.mk)
+#   make c-test       the C tests of c-tests/, under prove
+#   make examples     build examples/*.c
+#   make demo         build and run examples/demo.c
+#   make help         every target and what it does
+#   make clean        remove $(BUILD) and cargo's target directory
 #
 # Areas add their own targets in mk/*.mk (included below) and append to TEST_TARGETS.
 #
@@ -140,10 +147,16 @@ include $(wildcard mk/*.mk)
 
 test: $(TEST_TARGETS)
 
-# One line per target, from the `#   make TARGET   what it does` lines of this file and mk/*.mk.
+# One entry per target, from the `#   make TARGET   what it does` comments (and their indented
+# continuation lines) of this file and mk/*.mk.
 help:
-	@sed -n 's/^#   make \([a-z][-a-z0-9]*\) \{1,\}\([^ ].*\)/\1\t\2/p' Makefile $(wildcard mk/*.mk) \
-	  | awk -F '\t' '!seen[$$1]++ { printf "  make %-22s %s\n", $$1, $$2 }'
+	@awk 'FNR == 1 { t = "" } \
+	  /^#   make [a-z][-a-z0-9]* +[^ ]/ { t = $$3; if (!(t in d)) order[++n] = t; \
+	    sub(/^#   make [a-z][-a-z0-9]* +/, ""); d[t] = d[t] (d[t] == "" ? "" : "; ") $$0; next } \
+	  t != "" && /^#      +[^ ]/ { sub(/^# +/, ""); d[t] = d[t] " " $$0; next } { t = "" } \
+	  END { for (i = 1; i <= n; i++) { printf "make %s\n", order[i]; \
+	    cmd = "fold -s -w 92 | sed \"s/^/        /\""; print d[order[i]] | cmd; close(cmd) } }' \
+	  Makefile $(wildcard mk/*.mk)
 
 clean:
 	$(CARGO) clean --quiet

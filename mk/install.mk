@@ -93,6 +93,7 @@ install: install-check-paths
 
 uninstall:
 	rm -f $(foreach f,$(INSTALLED),"$(DESTDIR)$(f)")
-	@if [ -f $(BUILD)/man/pages.txt ]; then \
-	  for page in $$(cat $(BUILD)/man/pages.txt); do \
-	    rm -f "$(DESTDIR)$(MANDIR)/man3/$$page"; done; fi
+	@if [ -f $(BUILD)/man/pages.txt ]; then pages=$$(cat $(BUILD)/man/pages.txt); \
+	  else pages=$$(cd "$(DESTDIR)$(MANDIR)/man3" 2>/dev/null && \
+	    ls csock.3 csock_*.3 CSOCK_*.3 2>/dev/null); fi; \
+	  for page in $$pages; do rm -f "$(DESTDIR)$(MANDIR)/man3/$$page"; done
