@@ -60,15 +60,16 @@ check-man: man lib
 	  out=$$($(GROFF) -ww -z -man -k -s "$$page" 2>&1) || { echo "$$page: groff failed" >&2; exit 1; }; \
 	  test -z "$$out" || { echo "$$page: groff -ww -z -man warns:" >&2; echo "$$out" >&2; exit 1; }; \
 	done
+	@mkdir -p $(BUILD)/man-check
 	@$(NM) -D --defined-only $(SHARED_LIB) | awk '$$3 ~ /^csock_/ { sub(/@.*/, "", $$3); print $$3 ".3" }' \
-	  | LC_ALL=C sort >$(MAN_OUT)/functions.txt; \
-	  missing=$$(LC_ALL=C comm -23 $(MAN_OUT)/functions.txt $(MAN_OUT)/pages.txt); \
+	  | LC_ALL=C sort >$(BUILD)/man-check/functions.txt; \
+	  missing=$$(LC_ALL=C comm -23 $(BUILD)/man-check/functions.txt $(MAN_OUT)/pages.txt); \
 	  test -z "$$missing" || { echo "exported functions without a man page:" $$missing >&2; exit 1; }
 	@grep -q '^\.SH NAME' $(MAN_OUT)/man3/csock.3 && \
 	  sed -n '/^\.SH NAME/{n;p;}' $(MAN_OUT)/man3/csock.3 | grep -q '^csock \\-' || { \
 	  echo "$(MAN_OUT)/man3/csock.3 has no NAME line for csock" >&2; exit 1; }
 	@echo "man: $$(wc -l <$(MAN_OUT)/pages.txt) pages render clean under $(GROFF) -ww -z -man;" \
-	  "every one of the $$(wc -l <$(MAN_OUT)/functions.txt) exported functions has one"
+	  "every one of the $$(wc -l <$(BUILD)/man-check/functions.txt) exported functions has one"
 else
 check-man:
 	@echo "check-man: SKIPPED: $(DOXYGEN) not found, no man pages to check (install doxygen)"

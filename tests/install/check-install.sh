@@ -72,7 +72,10 @@ done
 IFS=$IFS_SAVE
 
 # install_without_cargo VAR=VALUE...: `make install` with no cargo to be found (PATH, CARGO and
-# RUSTC), which must change nothing under the build directory or cargo's target directory.
+# RUSTC), which must change nothing of what `make` built: the files at the top of the build
+# directory (rustc's native-static-libs), the libraries, the man pages, and cargo's release
+# output.
+# (Only those: under `make -j`, other checks write elsewhere in the build directory.)
 install_without_cargo() {
     stamp=$work/stamp
     touch "$stamp" && sleep 1 || return 1
@@ -80,9 +83,9 @@ install_without_cargo() {
     env PATH="$no_cargo_path" CARGO=/nonexistent/cargo RUSTC=/nonexistent/rustc \
         MAKEFLAGS= MFLAGS= $MAKE -s --no-print-directory install "$@" || return 1
     echo "make install took $((($(date +%s%N) - start) / 1000000)) ms"
-    changed=$(find "$(cd "$BUILD" && pwd)" "$(cd "${CARGO_TARGET_DIR:-target}" && pwd)" \
-        -newer "$stamp" \
-        ! -path "$work" ! -path "$work/*" 2>/dev/null)
+    changed=$(find "$BUILD" -maxdepth 1 -newer "$stamp"
+        find "$BUILD/lib" "$BUILD/pkgconfig" "$BUILD/man" "${CARGO_TARGET_DIR:-target}/release" \
+            -newer "$stamp" 2>/dev/null)
     [ -z "$changed" ] || { echo "make install changed the build:"; echo "$changed"; return 1; }
 }
 
