@@ -83,7 +83,7 @@ install_without_cargo() {
     env PATH="$no_cargo_path" CARGO=/nonexistent/cargo RUSTC=/nonexistent/rustc \
         MAKEFLAGS= MFLAGS= $MAKE -s --no-print-directory install "$@" || return 1
     echo "make install took $((($(date +%s%N) - start) / 1000000)) ms"
-    changed=$(find "$BUILD" -maxdepth 1 -newer "$stamp"
+    changed=$(find "$BUILD" -maxdepth 1 ! -type d -newer "$stamp"
         find "$BUILD/lib" "$BUILD/pkgconfig" "$BUILD/man" "${CARGO_TARGET_DIR:-target}/release" \
             -newer "$stamp" 2>/dev/null)
     [ -z "$changed" ] || { echo "make install changed the build:"; echo "$changed"; return 1; }
