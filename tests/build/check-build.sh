@@ -9,7 +9,8 @@
 #   - with BUILD and CARGO_TARGET_DIR outside the tree, through `make -f <src>/Makefile` run from
 #     another directory, then through `make -C <src>`;
 # and nothing in the copy may change. The library built there must export the same versioned
-# symbols as the one in $BUILD/lib.
+# symbols as the one in $BUILD/lib. Then a stale header: the read-only build fails and says so,
+# a writable one rewrites it.
 #
 # Run from the top of the tree by `make check-build`, which sets MAKE, CARGO, BUILD and
 # VERSION. Its cargo home and target directory are kept under $BUILD/check-build, so a second
@@ -142,5 +143,29 @@ t "the libraries are in that BUILD" test -f "$base/out-C/lib/$REALNAME"
 t "nothing in the source tree was written (include/csock.h was current)" unchanged
 t "no build/ or target/ appeared in the source tree" eval \
     '! test -e "$src/build" && ! test -e "$src/target"'
+
+# A stale header: in the read-only tree the build fails and says why; in a writable one the
+# build rewrites it to what it generates.
+stale_header() {
+    chmod u+w "$src/include" "$src/include/csock.h" &&
+        echo '/* stale */' >>"$src/include/csock.h" &&
+        chmod a-w "$src/include" "$src/include/csock.h"
+}
+
+fails_saying_stale() {
+    ! offline -C "$src" lib BUILD="$base/out-C" && grep -q 'csock.h is stale' "$log"
+}
+
+rewrites_it() {
+    chmod -R u+w "$src" &&
+        env CARGO_HOME="$base/cargo-home" CARGO_NET_OFFLINE=true \
+            CARGO_TARGET_DIR="$base/target" MAKEFLAGS= MFLAGS= $MAKE -C "$src" lib \
+            BUILD="$base/out-C" &&
+        cmp "$src/include/csock.h" include/csock.h
+}
+
+t "a stale include/csock.h in the read-only tree" stale_header
+t "the build fails, saying the header is stale and cannot be rewritten" fails_saying_stale
+t "in a writable tree the build rewrites it to the generated header" rewrites_it
 
 echo "1..$n"
