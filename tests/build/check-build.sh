@@ -165,7 +165,12 @@ rewrites_it() {
 }
 
 t "a stale include/csock.h in the read-only tree" stale_header
-t "the build fails, saying the header is stale and cannot be rewritten" fails_saying_stale
+if unshare -rm true 2>/dev/null || [ "$(id -u)" != 0 ]; then
+    t "the build fails, saying the header is stale and cannot be rewritten" fails_saying_stale
+else
+    n=$((n + 1))
+    echo "ok $n - # SKIP root without a private mount namespace: chmod cannot make the tree read-only"
+fi
 t "in a writable tree the build rewrites it to the generated header" rewrites_it
 
 echo "1..$n"
