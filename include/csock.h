@@ -61,11 +61,6 @@
 
 
 /**
- * The most bytes of a caller's string that a message shows.
- */
-#define TEXT_LIMIT 64
-
-/**
  * `-1`: as a family, type or protocol, "the default" when creating and "detect it" when adopting.
  */
 #define CSOCK_DEFAULT -1
