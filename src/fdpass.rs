@@ -361,7 +361,8 @@ pub fn recv(
     })?;
     let used = control.get(..got.control_len).unwrap_or_default();
     let mut kept = Kept::new();
-    let mut msg_flags = got.flags;
+    // The kernel echoes MSG_CMSG_CLOEXEC in the message's flags; report it only if asked for.
+    let mut msg_flags = got.flags & !(libc::MSG_CMSG_CLOEXEC & !flags);
     for item in installed(used) {
         let owned = sys::received_fd(item.fd());
         match item {
