@@ -100,8 +100,7 @@ pub unsafe extern "C" fn csock_send_fds(
             fdpass::send(sock, &iov, fds, flags, addr.as_ref())
         },
         // SAFETY: as above.
-        "csock_send_fds(fd={}, nfds={nfds}, flags={flags})",
-        unsafe { fd_of(sock) }
+        csock_send_fds(fd = unsafe { fd_of(sock) }, nfds = nfds, flags = flags)
     )
 }
 
@@ -196,7 +195,6 @@ pub unsafe extern "C" fn csock_recv_fds(
             Ok(got.bytes)
         },
         // SAFETY: as above.
-        "csock_recv_fds(fd={}, maxfds={maxfds}, flags={flags})",
-        unsafe { fd_of(sock) }
+        csock_recv_fds(fd = unsafe { fd_of(sock) }, maxfds = maxfds, flags = flags)
     )
 }
