@@ -99,9 +99,8 @@ def _kernel_send(sock, case, flags, address):
 
 
 def _kernel_recv(sock, case, flags):
-    n_or_msg = sock.recvmsg(case.bufsize, S.CMSG_LEN(case.maxfds * 4) if case.maxfds else 0,
-                            flags)
-    msg, anc, msg_flags, _addr = n_or_msg
+    msg, anc, msg_flags, _addr = sock.recvmsg(
+        case.bufsize, S.CMSG_LEN(case.maxfds * 4) if case.maxfds else 0, flags)
     fds = array.array("i")
     for level, kind, data in anc:
         if level == S.SOL_SOCKET and kind == S.SCM_RIGHTS:
