@@ -349,6 +349,31 @@ int main(void) {
         received_ok(&g, three, 1, "SO_PASSPIDFD");
         is_int(count_fds(), before + 1, "SO_PASSPIDFD: exactly the 1 passed descriptor gained");
         close_got(&g);
+        /* The control: plain recvmsg sees the pidfd, a descriptor of its own. */
+        send_n(&p[0], "p", 1, three, 1, 0);
+        char x;
+        union {
+            struct cmsghdr h;
+            char buf[256];
+        } u;
+        struct iovec iov = {&x, 1};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                           .msg_controllen = sizeof u.buf};
+        int pidfds = 0, rights = 0;
+        before = count_fds();
+        if (recvmsg(p[1].fd, &m, MSG_CMSG_CLOEXEC) == 1)
+            for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(c), sizeof fd);
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == 4 /* SCM_PIDFD */) pidfds++;
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) rights++;
+                if (c->cmsg_level == SOL_SOCKET && (c->cmsg_type == 4 || c->cmsg_type == SCM_RIGHTS))
+                    close(fd);
+            }
+        ok(pidfds == 1 && rights == 1,
+           "control: plain recvmsg with SO_PASSPIDFD gets a pidfd besides the descriptor (%d, %d)",
+           pidfds, rights);
+        is_int(count_fds(), before, "control: both closed again");
         on = 0;
         setsockopt(p[1].fd, SOL_SOCKET, SO_PASSPIDFD, &on, sizeof on);
     } else {
