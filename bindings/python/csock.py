@@ -10,7 +10,11 @@ language other than C. The functions keep the C names without the ``csock_`` pre
         print(s, s.getblocking())        # <csock fd=3, family=AF_INET, ...> False
 
 The library is found, in order, at the path given to :func:`load`, at ``$CSOCK_LIBRARY``,
-by ``ctypes.util.find_library("csock")``, and as ``libcsock.so.0``.
+by ``ctypes.util.find_library("csock")``, and as ``libcsock.so.0``; when none loads,
+:class:`LibraryNotFound` (an ``OSError``) says what was tried and names ``CSOCK_LIBRARY``.
+
+Install it with ``pip install ./bindings/python`` (``--no-build-isolation`` to build offline
+with the setuptools already installed); it needs libcsock itself (``make install``).
 """
 
 import ctypes
@@ -18,13 +22,18 @@ import ctypes.util
 import os
 import threading
 
+#: The version of csock this binding mirrors (the package's version too).
+__version__ = "0.2.0"
+
 __all__ = [
     "DEFAULT", "INFO_NONBLOCK", "INFO_CLOEXEC", "INFO_LISTENING", "LISTEN_UNSET_ENV",
     "csock_socket", "csock_info", "csock_listen_fd", "csock_audit_hook", "sockaddr_storage",
-    "Library", "load", "Socket", "Info",
+    "Library", "LibraryNotFound", "load", "Socket", "Info",
     "adopt", "fromfd", "socketpair", "inspect", "listen_fds", "audit_add", "format_addr",
     "family_name", "type_name", "constant", "constant64", "last_error", "version",
-    "EINTR_FLAG", "EAI_BASE", "STEP_SOCKET", "STEP_BIND", "STEP_CONNECT", "SERVER_REUSE_PORT",
+    "version_number",
+    "EINTR_FLAG", "iovec", "send_fds", "recv_fds", "recv_fds_into",
+    "EAI_BASE", "STEP_SOCKET", "STEP_BIND", "STEP_CONNECT", "SERVER_REUSE_PORT",
     "SERVER_DUALSTACK", "csock_attempt", "csock_connect_opts", "Attempt", "create_connection",
     "create_server", "has_dualstack_ipv6", "gai_error", "strerror", "close_fd",
 ]
@@ -39,8 +48,9 @@ INFO_CLOEXEC = 0x2
 INFO_LISTENING = 0x4
 #: ``CSOCK_LISTEN_UNSET_ENV``: remove the ``LISTEN_*`` variables whatever the outcome.
 LISTEN_UNSET_ENV = 0x1
-#: ``CSOCK_EINTR``: in the flags of a call that waits, a signal returns ``EINTR``.
-EINTR_FLAG = -0x80000000
+#: ``CSOCK_EINTR``: in the flags of a call that waits, a signal makes it fail with ``EINTR``
+#: instead of resuming it.
+EINTR_FLAG = -0x7fffffff - 1
 #: ``CSOCK_EAI_BASE``: a resolver failure ``EAI_x`` returns ``-(EAI_BASE - EAI_x)``.
 EAI_BASE = 4096
 #: ``CSOCK_STEP_*``: the step an attempt of ``create_connection`` reached.
@@ -76,6 +86,12 @@ class sockaddr_storage(ctypes.Structure):
 
     _fields_ = [("ss_family", ctypes.c_ushort), ("_data", ctypes.c_char * 118),
                 ("_align", ctypes.c_ulong)]
+
+
+class iovec(ctypes.Structure):
+    """``struct iovec``: one buffer of a ``csock_send_fds`` call."""
+
+    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
 
 
 class csock_attempt(ctypes.Structure):
@@ -132,8 +148,14 @@ PROTOTYPES = {
     "csock_audit_add": (c_int, [csock_audit_hook, ctypes.c_void_p]),
     "csock_listen_fds": (c_int, [ctypes.POINTER(csock_listen_fd), ctypes.c_size_t,
                                  ctypes.c_uint32]),
+    "csock_send_fds": (c_int, [_socket_p, ctypes.POINTER(iovec), ctypes.c_size_t, c_int_p,
+                               ctypes.c_size_t, c_int, ctypes.c_void_p, socklen_t]),
+    "csock_recv_fds": (c_int, [_socket_p, ctypes.c_void_p, ctypes.c_size_t, c_int_p,
+                               ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t), c_int, c_int_p,
+                               _storage_p, _socklen_p]),
     "csock_last_error": (ctypes.c_char_p, []),
     "csock_version": (ctypes.c_char_p, []),
+    "csock_version_number": (c_int, []),
     "csock_connect": (c_int, [_socket_p, ctypes.c_void_p, socklen_t, c_int, c_int]),
     "csock_create_connection": (c_int, [_socket_p, ctypes.c_char_p, ctypes.c_char_p, c_int,
                                         ctypes.POINTER(csock_connect_opts)]),
@@ -146,13 +168,34 @@ PROTOTYPES = {
 }
 
 
+class LibraryNotFound(OSError):
+    """libcsock could not be loaded: the message says from where, and how to point at it."""
+
+
 def _find_library(path=None):
+    """``(path, how it was chosen)``: the caller's path, ``$CSOCK_LIBRARY``, or the loader's."""
     if path:
-        return path
+        return path, "the path given"
     env = os.environ.get("CSOCK_LIBRARY")
     if env:
-        return env
-    return ctypes.util.find_library("csock") or "libcsock.so.0"
+        return env, "CSOCK_LIBRARY"
+    return ctypes.util.find_library("csock") or "libcsock.so.0", "the system loader"
+
+
+def _load(path):
+    path, source = _find_library(path)
+    try:
+        return path, ctypes.CDLL(path)
+    except OSError as e:
+        if source == "CSOCK_LIBRARY":
+            hint = "set CSOCK_LIBRARY to the path of an existing libcsock.so"
+        elif source == "the path given":
+            hint = "pass the path of libcsock.so, or set CSOCK_LIBRARY to it"
+        else:
+            hint = ("install libcsock (make install; then ldconfig) or set CSOCK_LIBRARY to the "
+                    "path of libcsock.so (for example build/lib/libcsock.so in a csock checkout)")
+        raise LibraryNotFound(
+            f"csock: cannot load libcsock from {path!r} ({source}): {e}; {hint}") from e
 
 
 class Library:
@@ -163,8 +206,7 @@ class Library:
     """
 
     def __init__(self, path=None):
-        self.path = _find_library(path)
-        self.dll = ctypes.CDLL(self.path)
+        self.path, self.dll = _load(path)
         for name, (restype, argtypes) in PROTOTYPES.items():
             func = getattr(self.dll, name)
             func.restype = restype
@@ -475,6 +517,93 @@ def version(*, lib=None):
     """``csock_version``: ``"0.2.0"``."""
     return _lib(lib).csock_version().decode()
 
+
+def version_number(*, lib=None):
+    """``csock_version_number``: ``MAJOR * 10000 + MINOR * 100 + PATCH`` (``200`` for 0.2.0)."""
+    return _lib(lib).csock_version_number()
+
+
+# --- Passing descriptors -----------------------------------------------------------------------
+
+def _borrowed(sock):
+    """A ``csock_socket`` for ``sock``: a :class:`Socket`'s own struct, or for anything with a
+    ``fileno()`` (a ``socket.socket``) or a plain descriptor, a borrowed struct that is never
+    closed (family, type and proto read from the object when it has them)."""
+    if isinstance(sock, Socket):
+        return sock.struct
+    fd = sock if isinstance(sock, int) else sock.fileno()
+    family = int(getattr(sock, "family", DEFAULT))
+    type = int(getattr(sock, "type", DEFAULT))
+    proto = int(getattr(sock, "proto", DEFAULT))
+    return csock_socket(fd, family, type, proto)
+
+
+def _unix_address(address):
+    """A ``struct sockaddr_un`` for a path (``str`` or ``bytes``; a leading NUL byte names an
+    abstract socket), with CPython's length: the family and the path's bytes."""
+    path = os.fsencode(address)
+    if len(path) >= 108:
+        raise OSError(36, "AF_UNIX path too long")  # ENAMETOOLONG, as CPython says it
+    raw = bytes(ctypes.c_ushort(1)) + path  # sun_family AF_UNIX, native byte order
+    buf = ctypes.create_string_buffer(raw, 110)
+    return buf, 2 + len(path)
+
+
+def send_fds(sock, buffers, fds, flags=0, address=None, *, lib=None):
+    """``csock_send_fds``: ``socket.send_fds(sock, buffers, fds, flags, address)``, with
+    ``flags`` and ``address`` (a unix path) passed to the kernel. Returns the bytes sent."""
+    lib = _lib(lib)
+    bufs = [bytes(b) for b in buffers]
+    keep = [ctypes.create_string_buffer(b, len(b)) for b in bufs]
+    iov = (iovec * max(len(bufs), 1))()
+    for i, b in enumerate(keep):
+        iov[i].iov_base = ctypes.cast(b, ctypes.c_void_p)
+        iov[i].iov_len = len(bufs[i])
+    fd_array = (c_int * max(len(fds), 1))(*fds)
+    addr, addrlen = (None, 0) if address is None else _unix_address(address)
+    rc = lib.csock_send_fds(ctypes.byref(_borrowed(sock)), iov, len(bufs), fd_array, len(fds),
+                            flags, addr, addrlen)
+    return lib.check(rc)
+
+
+def _decode_address(storage, length, lib):
+    if length.value == 0:
+        return None
+    raw = ctypes.string_at(ctypes.addressof(storage), min(length.value, ctypes.sizeof(storage)))
+    if storage.ss_family == 1:  # AF_UNIX, as CPython's makesockaddr returns it
+        path = raw[2:]
+        if path[:1] == b"\0":
+            return path
+        return os.fsdecode(path.split(b"\0", 1)[0])
+    return format_addr(raw, 0, lib=lib)
+
+
+def recv_fds_into(sock, buffer, maxfds, flags=0, *, lib=None):
+    """``csock_recv_fds`` into a writable buffer: ``(nbytes, fds, msg_flags, address)``, where
+    ``nbytes`` is what the call returned (the datagram's real length with ``MSG_TRUNC``) and
+    every descriptor in ``fds`` is close-on-exec and the caller's to close."""
+    lib = _lib(lib)
+    size = len(buffer)
+    cbuf = (ctypes.c_char * size).from_buffer(buffer) if size else None
+    fd_array = (c_int * max(maxfds, 1))()
+    nfds = ctypes.c_size_t(0)
+    msg_flags = c_int(0)
+    storage = sockaddr_storage()
+    length = socklen_t(0)
+    rc = lib.csock_recv_fds(ctypes.byref(_borrowed(sock)), cbuf, size,
+                            fd_array if maxfds else None, maxfds, ctypes.byref(nfds), flags,
+                            ctypes.byref(msg_flags), ctypes.byref(storage), ctypes.byref(length))
+    n = lib.check(rc)
+    return n, list(fd_array[:nfds.value]), msg_flags.value, _decode_address(storage, length, lib)
+
+
+def recv_fds(sock, bufsize, maxfds, flags=0, *, lib=None):
+    """``csock_recv_fds``: ``socket.recv_fds(sock, bufsize, maxfds, flags)`` with ``flags``
+    passed to the kernel; returns ``(data, fds, msg_flags, address)`` as CPython does, every
+    descriptor close-on-exec."""
+    buffer = bytearray(bufsize)
+    n, fds, msg_flags, address = recv_fds_into(sock, buffer, maxfds, flags, lib=lib)
+    return bytes(buffer[:min(n, bufsize)]), fds, msg_flags, address
 
 class Attempt:
     """One address ``create_connection`` tried: ``address`` (text), ``family``, ``step``

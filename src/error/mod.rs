@@ -1,10 +1,12 @@
 //! Errors: the errno a call failed with and what failed, and the thread-local message that
 //! `csock_last_error()` returns.
 //!
-//! The message is written only when a call fails, into a fixed per-thread buffer
-//! ([`rt::with_message`]), so the success path neither allocates nor touches thread-local storage.
-//! Errno names and descriptions come from a static table with glibc's C-locale texts
-//! ([`errnos`]), so that a failure takes no lock and no locale.
+//! A success never touches the message. A failure stores what failed in this thread's slot
+//! ([`rt::PerThread`]): the errno, the check or system call, the function and its arguments
+//! (copied: a [`Pending`] failure), and `csock_last_error()` writes the text from it when it is
+//! asked, once; so a failure that nobody reads (`EAGAIN` in a loop) costs little. Messages richer
+//! than a call's arguments are written at once. Errno names and descriptions come from a static
+//! table with glibc's C-locale texts ([`errnos`]), so that a failure takes no lock and no locale.
 
 use core::ffi::c_char;
 use core::fmt::{self, Write};
@@ -70,6 +72,17 @@ pub fn description(errno: Errno) -> Option<&'static str> {
         .filter(|text| !text.is_empty())
 }
 
+/// `"ENAME: description"` in one piece, for an errno value that has both.
+fn name_and_description(errno: Errno) -> Option<&'static str> {
+    let [name, name_len, text, text_len] = *usize::try_from(errno.0)
+        .ok()
+        .and_then(|i| errnos::SPANS.get(i))?;
+    if name_len == 0 || text_len == 0 {
+        return None;
+    }
+    errnos::TEXT.get(usize::from(name)..usize::from(text) + usize::from(text_len))
+}
+
 fn errno_entry(errno: Errno) -> Option<(&'static str, &'static str)> {
     let [name, name_len, text, text_len] = *usize::try_from(errno.0)
         .ok()
@@ -123,7 +136,7 @@ static C_OFFSETS: [u16; errnos::ERRNO_COUNT] = {
     out
 };
 
-/// [`description`] as a static NUL-terminated string, for `csock_strerror`.
+/// [`description`] of an errno value as a static NUL-terminated string, for `csock_strerror`.
 pub fn c_description(errno: Errno) -> Option<&'static core::ffi::CStr> {
     let i = usize::try_from(errno.0).ok()?;
     let [_, _, _, len] = *errnos::SPANS.get(i)?;
@@ -134,30 +147,214 @@ pub fn c_description(errno: Errno) -> Option<&'static core::ffi::CStr> {
     core::ffi::CStr::from_bytes_with_nul(C_TEXT.get(at..=at + usize::from(len))?).ok()
 }
 
-/// A message being written into a thread's buffer: NUL-terminated after every write; text beyond
-/// the buffer is cut off (never inside a UTF-8 sequence), and a NUL byte is written as `?`.
+/// The room for a message, its NUL included.
+pub(crate) const MESSAGE_CAP: usize = 3072;
+
+/// The most arguments a [`Pending`] failure keeps (a call with more is written at once).
+const PENDING_ARGS: usize = 6;
+
+/// An argument as a [`Pending`] failure keeps it: copied, with no borrow.
+#[derive(Clone, Copy, Debug)]
+enum Kept {
+    Int(i64),
+    Uint(u64),
+    Bool(bool),
+    /// The caller's string, in [`Pending::text`].
+    Text,
+    Null,
+}
+
+/// A failure recorded but not written yet: everything its message needs, copied.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    error: Error,
+    name: &'static str,
+    labels: [&'static str; PENDING_ARGS],
+    args: [Kept; PENDING_ARGS],
+    count: usize,
+    /// The one caller's string of the call: at most [`TEXT_LIMIT`] bytes and one more when it
+    /// is longer (so that the message still shows it was cut), and how many are kept.
+    text: [u8; TEXT_LIMIT + 1],
+    text_len: usize,
+}
+
+impl Pending {
+    const NONE: Pending = Pending {
+        error: Error::new(0, ""),
+        name: "",
+        labels: [""; PENDING_ARGS],
+        args: [Kept::Null; PENDING_ARGS],
+        count: 0,
+        text: [0; TEXT_LIMIT + 1],
+        text_len: 0,
+    };
+
+    /// Copies what `call` says, in place; `false` (and nothing usable kept) when it has more
+    /// than [`PENDING_ARGS`] arguments or more than one string.
+    fn keep(&mut self, error: &Error, call: &Call<'_>) -> bool {
+        if call.args.len() > PENDING_ARGS {
+            return false;
+        }
+        self.error = *error;
+        self.name = call.name;
+        self.count = call.args.len();
+        let mut strings = 0;
+        for ((label, arg), (kept_label, kept_arg)) in call
+            .args
+            .iter()
+            .zip(self.labels.iter_mut().zip(self.args.iter_mut()))
+        {
+            *kept_label = label;
+            *kept_arg = match *arg {
+                Arg::Int(n) => Kept::Int(n),
+                Arg::Uint(n) => Kept::Uint(n),
+                Arg::Bool(b) => Kept::Bool(b),
+                Arg::Text(None) => Kept::Null,
+                Arg::Text(Some(text)) => {
+                    strings += 1;
+                    let kept = text.get(..TEXT_LIMIT + 1).unwrap_or(text);
+                    if let Some(dst) = self.text.get_mut(..kept.len()) {
+                        dst.copy_from_slice(kept);
+                    }
+                    self.text_len = kept.len();
+                    Kept::Text
+                }
+            };
+        }
+        strings <= 1
+    }
+
+    /// Writes the message of the failure kept.
+    fn write(&self, mut msg: Message<'_>) {
+        let text = self.text.get(..self.text_len).unwrap_or_default();
+        msg.push(self.name);
+        for (i, (label, kept)) in self
+            .labels
+            .iter()
+            .zip(&self.args)
+            .enumerate()
+            .take(self.count)
+        {
+            let arg = match *kept {
+                Kept::Int(n) => Arg::Int(n),
+                Kept::Uint(n) => Arg::Uint(n),
+                Kept::Bool(b) => Arg::Bool(b),
+                Kept::Null => Arg::Text(None),
+                Kept::Text => Arg::Text(Some(text)),
+            };
+            msg.push_arg(i, label, arg);
+        }
+        msg.push("): ");
+        msg.push_error(&self.error);
+    }
+}
+
+/// A thread's failure message: its text, and the failure not written into it yet (when
+/// `pending` is set).
+pub struct ThreadMessage {
+    text: [u8; MESSAGE_CAP],
+    pending: bool,
+    failure: Pending,
+}
+
+impl rt::Initial for ThreadMessage {
+    fn initial() -> Self {
+        ThreadMessage {
+            text: [0; MESSAGE_CAP],
+            pending: false,
+            failure: Pending::NONE,
+        }
+    }
+}
+
+/// Every thread's message.
+static MESSAGE: rt::PerThread<ThreadMessage> = rt::PerThread::new(0);
+
+/// A message being written into a thread's buffer; text beyond the buffer is cut off (never
+/// inside a UTF-8 sequence). [`Message::finish`] NUL-terminates it.
 struct Message<'a> {
-    bytes: &'a mut [u8; rt::MESSAGE_CAP],
+    bytes: &'a mut [u8; MESSAGE_CAP],
     len: usize,
 }
 
 impl Message<'_> {
+    /// Appends text that holds no NUL byte (csock's own strings, a caller's C string).
+    #[inline]
     fn push(&mut self, s: &str) {
-        let room = rt::MESSAGE_CAP - 1 - self.len;
-        let mut take = s.len().min(room);
-        while !s.is_char_boundary(take) {
-            take -= 1;
+        let end = self.len + s.len();
+        match self.bytes.get_mut(self.len..end) {
+            // Room for the text and the NUL after it.
+            Some(dst) if end < MESSAGE_CAP => {
+                dst.copy_from_slice(s.as_bytes());
+                self.len = end;
+            }
+            _ => self.push_cut(s),
         }
-        let dst = &mut self.bytes[self.len..self.len + take];
-        dst.copy_from_slice(&s.as_bytes()[..take]);
-        if dst.contains(&0) {
-            dst.iter_mut().filter(|b| **b == 0).for_each(|b| *b = b'?');
+    }
+
+    /// Appends ASCII bytes (no NUL), cut where the buffer ends.
+    fn push_ascii(&mut self, ascii: &[u8]) {
+        let room = (MESSAGE_CAP - 1).saturating_sub(self.len);
+        let take = ascii.len().min(room);
+        if let (Some(dst), Some(src)) = (
+            self.bytes.get_mut(self.len..self.len + take),
+            ascii.get(..take),
+        ) {
+            dst.copy_from_slice(src);
+            self.len += take;
         }
-        self.len += take;
-        self.bytes[self.len] = 0;
+    }
+
+    /// Appends what fits of `s`, cut at a character boundary.
+    #[cold]
+    fn push_cut(&mut self, s: &str) {
+        let room = (MESSAGE_CAP - 1).saturating_sub(self.len);
+        let take = (0..=room.min(s.len()))
+            .rev()
+            .find(|&n| s.is_char_boundary(n))
+            .unwrap_or(0);
+        if let (Some(dst), Some(src)) = (
+            self.bytes.get_mut(self.len..self.len + take),
+            s.as_bytes().get(..take),
+        ) {
+            dst.copy_from_slice(src);
+            self.len += take;
+        }
+    }
+
+    /// Appends a number in decimal (with a minus sign if `negative`), without the formatting
+    /// machinery: the digits are written in place, last first.
+    fn push_decimal(&mut self, n: u64, negative: bool) {
+        let digits = n.checked_ilog10().map_or(1, |log| log as usize + 1);
+        let start = self.len + usize::from(negative);
+        let end = start + digits;
+        let Some(dst) = self
+            .bytes
+            .get_mut(self.len..end)
+            .filter(|_| end < MESSAGE_CAP)
+        else {
+            return;
+        };
+        if negative {
+            dst[0] = b'-';
+        }
+        let mut n = n;
+        for d in dst.iter_mut().rev().take(digits) {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        self.len = end;
+    }
+
+    fn finish(self) {
+        if let Some(end) = self.bytes.get_mut(self.len) {
+            *end = 0;
+        }
     }
 }
 
+/// For a context formatted with `core::fmt` (rich messages, such as the addresses a connection
+/// tried). Every piece is csock's own text or a caller's C string, so none holds a NUL byte.
 impl Write for Message<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.push(s);
@@ -165,31 +362,166 @@ impl Write for Message<'_> {
     }
 }
 
-/// Writes a number in decimal, without the formatting machinery.
-fn push_decimal(msg: &mut Message<'_>, value: c_int) {
-    let mut digits = [0u8; 11];
-    let mut at = digits.len();
-    let mut n = value.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if value < 0 {
-        at -= 1;
-        digits[at] = b'-';
-    }
-    // The digits are ASCII.
-    msg.push(core::str::from_utf8(&digits[at..]).unwrap_or("?"));
+/// One argument of a failed call, as its message shows it.
+#[derive(Clone, Copy, Debug)]
+pub enum Arg<'a> {
+    /// A number, in decimal.
+    Int(i64),
+    /// An unsigned number (sizes, flags), in decimal.
+    Uint(u64),
+    /// `true` or `false`.
+    Bool(bool),
+    /// A caller's string, quoted: at most [`TEXT_LIMIT`] bytes, then `...`; bytes other than
+    /// printable ASCII (and `"` and `\`) escaped. `None`: a NULL pointer, shown as `NULL`.
+    Text(Option<&'a [u8]>),
 }
 
-/// Records a failure of the C function described by `call`: writes the message
+/// The most bytes of a caller's string that a message shows.
+pub(crate) const TEXT_LIMIT: usize = 64;
+
+impl From<c_int> for Arg<'_> {
+    fn from(value: c_int) -> Self {
+        Arg::Int(i64::from(value))
+    }
+}
+
+impl From<u32> for Arg<'_> {
+    fn from(value: u32) -> Self {
+        Arg::Uint(u64::from(value))
+    }
+}
+
+impl From<usize> for Arg<'_> {
+    fn from(value: usize) -> Self {
+        Arg::Uint(value as u64)
+    }
+}
+
+impl From<bool> for Arg<'_> {
+    fn from(value: bool) -> Self {
+        Arg::Bool(value)
+    }
+}
+
+impl<'a> From<Option<&'a [u8]>> for Arg<'a> {
+    fn from(value: Option<&'a [u8]>) -> Self {
+        Arg::Text(value)
+    }
+}
+
+/// What a failed call was, for its message: `name(label=value, ...)`, written without the
+/// formatting machinery. Each label is written as it will appear, `", label="` (`", "` for a
+/// value shown alone), so that an argument takes one copy besides its value.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    /// The C function and its parenthesis, such as `"csock_adopt("`.
+    pub name: &'static str,
+    /// Its arguments, each with its label as `", label="`.
+    pub args: &'a [(&'static str, Arg<'a>)],
+}
+
+impl Message<'_> {
+    fn push_call(&mut self, call: &Call<'_>) {
+        self.push(call.name);
+        for (i, (label, arg)) in call.args.iter().enumerate() {
+            self.push_arg(i, label, *arg);
+        }
+        self.push("): ");
+    }
+
+    /// Argument `i` of a call: its label (given as `", label="`, the first without the comma)
+    /// and its value.
+    fn push_arg(&mut self, i: usize, label: &str, arg: Arg<'_>) {
+        self.push(if i == 0 {
+            label.get(2..).unwrap_or_default()
+        } else {
+            label
+        });
+        match arg {
+            Arg::Int(n) => self.push_decimal(n.unsigned_abs(), n < 0),
+            Arg::Uint(n) => self.push_decimal(n, false),
+            Arg::Bool(b) => self.push(if b { "true" } else { "false" }),
+            Arg::Text(None) => self.push("NULL"),
+            Arg::Text(Some(text)) => self.push_quoted(text),
+        }
+    }
+
+    fn push_quoted(&mut self, text: &[u8]) {
+        let shown = text.get(..TEXT_LIMIT).unwrap_or(text);
+        self.push("\"");
+        if crate::names::is_plain(shown) {
+            self.push_ascii(shown);
+        } else {
+            for byte in shown.iter().flat_map(|b| b.escape_ascii()) {
+                // escape_ascii yields ASCII only.
+                self.push_ascii(&[byte]);
+            }
+        }
+        self.push(if shown.len() < text.len() {
+            "\"..."
+        } else {
+            "\""
+        });
+    }
+}
+
+impl Message<'_> {
+    /// The end of every message: `<what>: <ENAME>: <description>` and the NUL.
+    fn push_error(mut self, err: &Error) {
+        self.push_error_text(err);
+        self.finish();
+    }
+
+    /// `<what>: <ENAME>: <description>`.
+    fn push_error_text(&mut self, err: &Error) {
+        self.push(err.what);
+        self.push(": ");
+        let code = err.errno.0;
+        if let Some(both) = name_and_description(err.errno) {
+            self.push(both);
+        } else {
+            match errno_name(err.errno) {
+                Some(name) => self.push(name),
+                None => {
+                    self.push("errno ");
+                    self.push_decimal(u64::from(code.unsigned_abs()), code < 0);
+                }
+            }
+            self.push(": ");
+            match description(err.errno) {
+                Some(text) => self.push(text),
+                None => {
+                    self.push("Unknown error ");
+                    self.push_decimal(u64::from(code.unsigned_abs()), code < 0);
+                }
+            }
+        }
+    }
+}
+
+/// Records a failure of the C function described by `call`, for the message
 /// `"<call>: <what>: <ENAME>: <description>"` (`errno N` and `Unknown error N` for a value
-/// without a name), sets `errno`, and returns `-errno`. A signal handler that fails while this
-/// thread is writing its message leaves the message as it is.
+/// without a name); sets `errno` and returns `-errno`. What the message needs is copied, and the
+/// text is written when `csock_last_error()` asks for it. A signal handler that fails while this
+/// thread is recording leaves the record as it is.
+pub fn fail_call(err: &Error, call: &Call<'_>) -> c_int {
+    MESSAGE.with(true, |m| {
+        m.pending = m.failure.keep(err, call);
+        if !m.pending {
+            let mut msg = Message {
+                bytes: &mut m.text,
+                len: 0,
+            };
+            msg.push_call(call);
+            msg.push_error(err);
+        }
+    });
+    sys::set_errno(err.errno);
+    err.code()
+}
+
+/// [`fail_call`] with a context formatted by `core::fmt`, for messages richer than a call's
+/// arguments; written at once.
 pub fn fail(err: &Error, call: fmt::Arguments<'_>) -> c_int {
     fail_with(err, call, format_args!(""))
 }
@@ -197,47 +529,44 @@ pub fn fail(err: &Error, call: fmt::Arguments<'_>) -> c_int {
 /// [`fail`], with `tail` written after the description (CPython's `"(while attempting to bind on
 /// address ...)"`).
 pub fn fail_with(err: &Error, call: fmt::Arguments<'_>, tail: fmt::Arguments<'_>) -> c_int {
-    rt::with_message(|bytes| {
-        let mut msg = Message { bytes, len: 0 };
+    MESSAGE.with(true, |m| {
+        m.pending = false;
+        let mut msg = Message {
+            bytes: &mut m.text,
+            len: 0,
+        };
         match call.as_str() {
             Some(text) => msg.push(text),
             // Writing into a Message never fails; it truncates.
             None => drop(msg.write_fmt(call)),
         }
         msg.push(": ");
-        msg.push(err.what);
-        msg.push(": ");
-        match errno_name(err.errno) {
-            Some(name) => msg.push(name),
-            None => {
-                msg.push("errno ");
-                push_decimal(&mut msg, err.errno.0);
-            }
-        }
-        msg.push(": ");
-        match description(err.errno) {
-            Some(text) => msg.push(text),
-            None => {
-                msg.push("Unknown error ");
-                push_decimal(&mut msg, err.errno.0);
-            }
-        }
+        msg.push_error_text(err);
         match tail.as_str() {
             Some(text) => msg.push(text),
             None => drop(msg.write_fmt(tail)),
         }
+        msg.finish();
     });
     sys::set_errno(err.errno);
     err.code()
 }
 
 /// This thread's last failure message, NUL-terminated (`""` if no call has failed on it yet).
-/// Constant time: the message is not measured or copied.
+/// The first call after a failure writes the text (once); later calls return it as it is.
 pub fn last_error() -> *const c_char {
-    match rt::message() {
-        message if message.is_null() => c"".as_ptr(),
-        message => message,
-    }
+    MESSAGE
+        .with(false, |m| {
+            if m.pending {
+                m.pending = false;
+                m.failure.write(Message {
+                    bytes: &mut m.text,
+                    len: 0,
+                });
+            }
+            m.text.as_ptr().cast::<c_char>()
+        })
+        .unwrap_or(c"".as_ptr())
 }
 
 #[cfg(test)]
@@ -272,13 +601,28 @@ mod tests {
     fn c_descriptions_are_the_descriptions() {
         for code in -1..200 {
             let c = c_description(Errno(code)).map(|c| c.to_str().unwrap());
-            if crate::resolve::eai_entry(Errno(code)).is_none() {
-                assert_eq!(c, description(Errno(code)), "errno {code}");
-            }
+            assert_eq!(c, description(Errno(code)), "errno {code}");
         }
         assert_eq!(
             c_description(Errno(libc::EBADF)),
             Some(c"Bad file descriptor")
+        );
+    }
+
+    #[test]
+    fn a_tail_follows_the_description() {
+        fail_with(
+            &Error::new(libc::EADDRINUSE, "bind"),
+            format_args!("f"),
+            format_args!(
+                " (while attempting to bind on address {}:{})",
+                "127.0.0.1", 80
+            ),
+        );
+        assert_eq!(
+            last(),
+            "f: bind: EADDRINUSE: Address already in use (while attempting to bind on address \
+             127.0.0.1:80)"
         );
     }
 
@@ -291,9 +635,9 @@ mod tests {
 
     #[test]
     fn long_messages_are_cut_and_terminated() {
-        let long = "x".repeat(2 * rt::MESSAGE_CAP);
+        let long = "x".repeat(2 * MESSAGE_CAP);
         fail(&Error::new(libc::EINVAL, "check"), format_args!("{long}"));
-        assert_eq!(last().len(), rt::MESSAGE_CAP - 1);
+        assert_eq!(last().len(), MESSAGE_CAP - 1);
     }
 
     #[test]
@@ -303,12 +647,40 @@ mod tests {
     }
 
     #[test]
-    fn numbers_and_nul_bytes_in_the_context() {
-        fail(
-            &Error::new(libc::EBADF, "x"),
-            format_args!("f(fd={}, {})", -17, "a\0b"),
+    fn a_call_and_its_arguments() {
+        let call = Call {
+            name: "f(",
+            args: &[
+                (", fd=", Arg::from(-17)),
+                (", size=", Arg::from(usize::MAX)),
+                (", ", Arg::Text(Some(b"AF_INET"))),
+                (", ", Arg::Text(Some(b"a\"b\n\xff"))),
+                (", name=", Arg::Text(None)),
+                (", min=", Arg::from(c_int::MIN)),
+            ],
+        };
+        assert_eq!(
+            fail_call(&Error::new(libc::EBADF, "x"), &call),
+            -libc::EBADF
         );
-        assert_eq!(last(), "f(fd=-17, a?b): x: EBADF: Bad file descriptor");
+        assert_eq!(
+            last(),
+            "f(fd=-17, size=18446744073709551615, \"AF_INET\", \"a\\\"b\\n\\xff\", name=NULL, \
+             min=-2147483648): x: EBADF: Bad file descriptor"
+        );
+        let long = [b'n'; TEXT_LIMIT + 1];
+        let call = Call {
+            name: "g(",
+            args: &[(", ", Arg::Text(Some(&long)))],
+        };
+        fail_call(&Error::new(libc::ENOENT, "y"), &call);
+        assert_eq!(
+            last(),
+            format!(
+                "g(\"{}\"...): y: ENOENT: No such file or directory",
+                "n".repeat(TEXT_LIMIT)
+            )
+        );
         fail(&Error::new(-5, "x"), format_args!("f"));
         assert_eq!(last(), "f: x: errno -5: Unknown error -5");
     }
