@@ -95,10 +95,7 @@ pub fn gai_error(rc: c_int) -> c_int {
 /// The error of a failed `getaddrinfo`: its resolver code, or the errno of `EAI_SYSTEM`.
 pub fn error_of(failure: GaiFailure) -> Error {
     if failure.eai == libc::EAI_SYSTEM {
-        Error {
-            errno: failure.errno,
-            what: "getaddrinfo",
-        }
+        Error::at("getaddrinfo")(failure.errno)
     } else {
         Error::new(CSOCK_EAI_BASE - failure.eai, "getaddrinfo")
     }
