@@ -321,17 +321,16 @@ static void happy_eyeballs_four(void) {
        "the interleaved order (%s, %s, %s, %s) differs from the resolver's (%s, %s, %s, %s)",
        order[idx[0]], order[idx[1]], order[idx[2]], order[idx[3]], order[0], order[1], order[2],
        order[3]);
-    /* Every address but the last to be tried is slow. */
+    /* lof[i]: the listener of the i-th address tried. Every address but the last is slow. */
+    int lof[4];
     for (int i = 0; i < 4; i++) {
         char ip[64];
         snprintf(ip, sizeof ip, "%s", order[idx[i]] + (order[idx[i]][0] == '['));
         *strrchr(ip, order[idx[i]][0] == '[' ? ']' : ':') = 0;
-        if (i < 3) {
-            int l = -1;
-            for (int j = 0; j < 4; j++)
-                if (!strcmp(ips[j], ip)) l = j;
-            if (l >= 0) nfill[l] = fill_backlog(ip, port, fills[l], 64);
-        }
+        lof[i] = 0;
+        for (int j = 0; j < 4; j++)
+            if (!strcmp(ips[j], ip)) lof[i] = j;
+        if (i < 3) nfill[lof[i]] = fill_backlog(ip, port, fills[lof[i]], 64);
     }
     csock_connect_opts *o = fresh();
     o->attempt_delay_ms = 30;
@@ -348,6 +347,42 @@ static void happy_eyeballs_four(void) {
         attempt_is(i, order[idx[i]], CSOCK_STEP_CONNECT, i < 3 ? -ECANCELED : 0,
                    "four addresses, interleaved");
     csock_close(&s);
+
+    /* When the attempt started last fails, the next starts at once, though an earlier one is
+     * still in flight: the first slow, the second refused, the third answers. */
+    for (int i = 0; i < 4; i++) {
+        close(lfd[i]);
+        for (int j = 0; j < nfill[i]; j++) close(fills[i][j]);
+        nfill[i] = 0;
+        lfd[i] = -1;
+    }
+    lfd[lof[0]] = listener_at(ips[lof[0]], port, 0);
+    nfill[lof[0]] = fill_backlog(ips[lof[0]], port, fills[lof[0]], 64);
+    lfd[lof[2]] = listener_at(ips[lof[2]], port, 16);
+    lfd[lof[3]] = listener_at(ips[lof[3]], port, 0);
+    nfill[lof[3]] = fill_backlog(ips[lof[3]], port, fills[lof[3]], 64);
+    o = fresh();
+    o->attempt_delay_ms = 300;
+    t0 = net_now_ms();
+    before = count_fds();
+    s = SENTINEL;
+    is_int(csock_create_connection(&s, "four.test", fmt_port(port), CSOCK_DEFAULT, o), 0,
+           "slow, refused, fast: connects");
+    took = net_now_ms() - t0;
+    is_int(count_fds(), before + 1, "slow, refused, fast: the slow attempt is closed");
+    ok(took >= 290 && took < 560, "slow, refused, fast: the third started when the second "
+                                  "failed, not a delay later (%.0f ms)", took);
+    is_int(opts.attempts_len, 3, "slow, refused, fast: three attempts");
+    attempt_is(0, order[idx[0]], CSOCK_STEP_CONNECT, -ECANCELED, "slow, refused, fast");
+    attempt_is(1, order[idx[1]], CSOCK_STEP_CONNECT, -ECONNREFUSED, "slow, refused, fast");
+    attempt_is(2, order[idx[2]], CSOCK_STEP_CONNECT, 0, "slow, refused, fast");
+    csock_close(&s);
+    for (int i = 0; i < 4; i++) {
+        if (lfd[i] >= 0) close(lfd[i]);
+        for (int j = 0; j < nfill[i]; j++) close(fills[i][j]);
+        nfill[i] = 0;
+    }
+    for (int i = 0; i < 4; i++) lfd[i] = listener_at(ips[i], port, 0);
 
     /* The total timeout ends the race: every attempt in flight is reported with it. */
     for (int i = 0; i < 4; i++) {

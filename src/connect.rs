@@ -640,6 +640,8 @@ fn happy_eyeballs(
     let mut last = Error::new(libc::EADDRNOTAVAIL, "getaddrinfo returned no address");
     let mut next = 0usize;
     let mut next_start = Deadline::At(0);
+    // The report index of the attempt started last: when it fails, the next one starts at once.
+    let mut latest = usize::MAX;
     let entry_at = |i: usize| entries.get(i).copied().flatten();
 
     loop {
@@ -674,6 +676,7 @@ fn happy_eyeballs(
                         deadline,
                     });
                     next_start = Deadline::after(delay_ms);
+                    latest = at;
                 }
                 Err(Stop::Failed(err)) => {
                     report.failed(at, err);
@@ -715,7 +718,9 @@ fn happy_eyeballs(
                 return Err(err);
             }
         };
-        // Walk backwards: taking a flight moves the last one into its place.
+        // Walk backwards: taking a flight moves the last one into its place. Of the attempts
+        // that connected in this round, the one that started first wins.
+        let mut winner: Option<Flight> = None;
         for i in (0..live).rev() {
             let Some(flight) = flights.live().get(i).copied() else {
                 continue;
@@ -733,21 +738,34 @@ fn happy_eyeballs(
             };
             match result {
                 Ok(()) => {
-                    flights.cancel(report, CANCELED);
-                    let fd = Fd::reclaim(flight.fd);
-                    let Some(entry) = entry_at(flight.entry) else {
-                        return Err(Error::new(libc::EIO, "lost attempt"));
+                    let (first, other) = match winner {
+                        Some(w) if w.report < flight.report => (w, Some(flight)),
+                        Some(w) => (flight, Some(w)),
+                        None => (flight, None),
                     };
-                    return attempts.finish_winner(fd, &entry).inspect_err(|err| {
-                        report.failed(flight.report, *err);
-                    });
+                    winner = Some(first);
+                    if let Some(other) = other {
+                        let _ = sys::close(other.fd);
+                        report.failed(other.report, CANCELED);
+                    }
                 }
                 Err(err) => {
                     let _ = sys::close(flight.fd);
                     report.failed(flight.report, err);
                     last = err;
+                    if flight.report == latest {
+                        next_start = Deadline::At(0);
+                    }
                 }
             }
+        }
+        if let Some(flight) = winner {
+            flights.cancel(report, CANCELED);
+            let fd = Fd::reclaim(flight.fd);
+            let entry = entry_at(flight.entry).ok_or(Error::new(libc::EIO, "lost attempt"))?;
+            return attempts.finish_winner(fd, &entry).inspect_err(|err| {
+                report.failed(flight.report, *err);
+            });
         }
     }
 }

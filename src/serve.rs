@@ -123,7 +123,9 @@ pub fn parse_address(family: c_int, host: Option<&[u8]>, port: Option<&[u8]>) ->
             if name.len() > room {
                 return Err(Error::new(libc::ENAMETOOLONG, "AF_UNIX path too long"));
             }
-            b[at..at + name.len()].copy_from_slice(name);
+            if let Some(dst) = b.get_mut(at..at + name.len()) {
+                dst.copy_from_slice(name);
+            }
             // A path's length includes its NUL when there is room for it, as the kernel writes it.
             let nul = usize::from(!abstract_ && !name.is_empty() && name.len() < room);
             Ok(Parsed::Ready(address(

@@ -354,5 +354,5 @@ pub extern "C" fn csock_strerror(rc: c_int) -> *const c_char {
 /// not open, or close's error.
 #[unsafe(no_mangle)]
 pub extern "C" fn csock_close_fd(fd: c_int) -> c_int {
-    c_call!({ lifecycle::close_fd(fd) }, "csock_close_fd(fd={fd})")
+    c_call!({ lifecycle::close_fd(fd) }, csock_close_fd(fd = fd))
 }

@@ -84,5 +84,5 @@ pub unsafe extern "C" fn csock_create_server(
 /// (-EMFILE, -ENFILE, -ENOBUFS, -ENOMEM), which CPython would report as "no".
 #[unsafe(no_mangle)]
 pub extern "C" fn csock_has_dualstack_ipv6() -> c_int {
-    super::c_call!({ serve::has_dualstack_ipv6() }, "csock_has_dualstack_ipv6")
+    super::c_call!({ serve::has_dualstack_ipv6() }, csock_has_dualstack_ipv6())
 }
