@@ -371,6 +371,18 @@ static void connect_mode(void) {
     expect(csock_create_connection(&c, "127.0.0.1", port, CSOCK_DEFAULT, &nb), 0);
     end();
     csock_close(&c);
+    csock_connect_opts race = {.size = sizeof race, .attempt_delay_ms = 250};
+    begin("csock_create_connection, Happy Eyeballs, one address",
+          "socket:SOCK_NONBLOCK connect poll getsockopt:SO_ERROR ioctl:FIONBIO");
+    expect(csock_create_connection(&c, "127.0.0.1", port, CSOCK_DEFAULT, &race), 0);
+    end();
+    csock_close(&c);
+    csock_connect_opts src = {.size = sizeof src, .source_host = "127.0.0.1"};
+    begin("csock_create_connection, source 127.0.0.1 port 0",
+          "socket:SOCK_CLOEXEC setsockopt:IP_BIND_ADDRESS_NO_PORT bind connect");
+    expect(csock_create_connection(&c, "127.0.0.1", port, CSOCK_DEFAULT, &src), 0);
+    end();
+    csock_close(&c);
     csock_connect_opts bad = {.size = sizeof bad, .flags = SOCK_CLOEXEC};
     begin("csock_create_connection, bad flags", "");
     expect(csock_create_connection(&c, "127.0.0.1", port, CSOCK_DEFAULT, &bad), -EINVAL);
