@@ -437,12 +437,12 @@ def compare(area, case, py, cs):
 
 DIFFERENCES.update({
     "timeout-leaves-nonblocking": (
-        "API.md D15",
+        "README difference 16",
         "create_connection with a timeout: CPython leaves the descriptor O_NONBLOCK (its own "
         "I/O methods emulate the timeout; getblocking() says True); csock's call leaves it "
         "blocking, as C callers read(2) it"),
     "port-above-65535": (
-        "API.md D19",
+        "README difference 20",
         "a numeric port above 65535: CPython lets glibc wrap it (70000 is port 4464) and tries "
         "that; csock refuses it with EINVAL before resolving"),
     "value-error-einval": (
@@ -450,17 +450,17 @@ DIFFERENCES.update({
         "create_server(dualstack_ipv6=True) with a family other than AF_INET6: CPython raises "
         "ValueError (no errno); csock returns -EINVAL, also without a system call"),
     "dualstack-probe": (
-        "API.md D17",
+        "README difference 18",
         "create_server(dualstack_ipv6=True): CPython first calls has_dualstack_ipv6(), whose "
         "probe socket raises a socket.__new__ audit event of its own (AF_INET6, SOCK_STREAM, "
         "0); csock makes no probe socket"),
     "server-resolves-first": (
-        "API.md Serving 2",
+        "README difference 18",
         "create_server with an address the resolver refuses for the family: CPython makes the "
         "socket first (audited) and fails at bind with the resolver's error; csock resolves "
         "first and returns the same error without making a socket"),
     "reuseport-unix": (
-        "API.md D17",
+        "README difference 18",
         "create_server(AF_UNIX, reuse_port=True): CPython 3.11 sets SO_REUSEPORT, which Linux "
         "6.12.9 and later reject (EOPNOTSUPP); csock never sets it on AF_UNIX and the server "
         "is made"),
