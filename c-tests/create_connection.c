@@ -110,8 +110,10 @@ static void on_sigusr1(int sig) {
 }
 
 struct blocked {
-    const char *port;
-    int timeout, total, flags;
+    const char *host, *port; /* host NULL: 127.0.0.1 */
+    int timeout, total, flags, delay;
+    csock_attempt tried[4];
+    size_t tried_len;
     volatile pid_t tid;
     int result;
     double elapsed;
@@ -120,11 +122,14 @@ struct blocked {
 
 static void *blocked_conn(void *arg) {
     struct blocked *b = arg;
-    csock_connect_opts o = {.size = sizeof o, .flags = b->flags, .total_timeout_ms = b->total};
+    csock_connect_opts o = {.size = sizeof o, .flags = b->flags, .total_timeout_ms = b->total,
+                            .attempt_delay_ms = b->delay, .attempts = b->tried, .attempts_cap = 4};
     b->tid = gettid();
     b->s = SENTINEL;
     double t0 = net_now_ms();
-    b->result = csock_create_connection(&b->s, "127.0.0.1", b->port, b->timeout, &o);
+    b->result = csock_create_connection(&b->s, b->host ? b->host : "127.0.0.1", b->port,
+                                        b->timeout, &o);
+    b->tried_len = o.attempts_len;
     b->elapsed = net_now_ms() - t0;
     return NULL;
 }
@@ -280,6 +285,21 @@ hook:
     is_int(tried[0].error, -ECANCELED, "a hook refuses the second: the first is closed, "
                                        "reported -ECANCELED");
     refuse_family = -1;
+
+    /* CSOCK_EINTR during the race's poll: -EINTR, the attempt in flight closed. */
+    struct blocked b = {.host = "he.test", .port = fmt_port(port), .timeout = -1,
+                        .flags = CSOCK_EINTR, .delay = 5000};
+    pthread_t t;
+    before = count_fds();
+    pthread_create(&t, NULL, blocked_conn, &b);
+    WAIT_UNTIL(b.tid && (blocked_in(b.tid) == SYS_poll || blocked_in(b.tid) == SYS_ppoll));
+    pthread_kill(t, SIGUSR1);
+    pthread_join(t, NULL);
+    is_int(b.result, -EINTR, "Happy Eyeballs, CSOCK_EINTR: an interrupted race returns -EINTR");
+    ok(b.elapsed < 4000, "Happy Eyeballs, CSOCK_EINTR: at once (%.0f ms)", b.elapsed);
+    is_int(count_fds(), before, "Happy Eyeballs, CSOCK_EINTR: the attempt in flight is closed");
+    is_int(b.tried_len, 1, "Happy Eyeballs, CSOCK_EINTR: one attempt was in flight");
+    is_int(b.tried[0].error, -ECANCELED, "Happy Eyeballs, CSOCK_EINTR: reported -ECANCELED");
 
     for (int i = 0; i < 2; i++)
         if (lfd[i] >= 0) close(lfd[i]);
