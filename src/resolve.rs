@@ -10,7 +10,7 @@
 //! The texts are glibc's `gai_strerror` texts in the C locale, in a static table: `gai_strerror`
 //! itself may translate, and nothing here takes a lock or a locale.
 
-use core::ffi::{CStr, c_char};
+use core::ffi::CStr;
 
 use libc::c_int;
 
@@ -103,7 +103,7 @@ pub fn error_of(failure: GaiFailure) -> Error {
 
 /// `csock_strerror`: a static text for any csock return code (`-errno`, a resolver code, or
 /// `0`); a positive value is read as an errno. Never NULL; one fixed text for an unknown code.
-pub fn strerror(rc: c_int) -> *const c_char {
+pub fn strerror(rc: c_int) -> &'static CStr {
     let text = if rc == 0 {
         Some(c"Success")
     } else {
@@ -112,7 +112,7 @@ pub fn strerror(rc: c_int) -> *const c_char {
             .map(|(_, text)| text)
             .or_else(|| error::c_description(errno))
     };
-    text.unwrap_or(UNKNOWN).as_ptr()
+    text.unwrap_or(UNKNOWN)
 }
 
 /// A port given as text: a number above 65535 is refused (glibc would wrap 70000 to 4464).
@@ -144,8 +144,7 @@ mod tests {
     use super::*;
 
     fn text(rc: c_int) -> &'static str {
-        // SAFETY: strerror returns a static NUL-terminated string.
-        unsafe { CStr::from_ptr(strerror(rc)) }.to_str().unwrap()
+        strerror(rc).to_str().unwrap()
     }
 
     #[test]

@@ -343,7 +343,7 @@ pub extern "C" fn csock_gai_error(rc: c_int) -> c_int {
 /// thread-safe, never NULL, one fixed text (`"Unknown error"`) for an unknown code.
 #[unsafe(no_mangle)]
 pub extern "C" fn csock_strerror(rc: c_int) -> *const c_char {
-    resolve::strerror(rc)
+    resolve::strerror(rc).as_ptr()
 }
 
 /// Closes a bare descriptor, like Python's `socket.close(fd)`: `close(2)` once, never retried on
