@@ -207,8 +207,8 @@ static void happy_eyeballs_two(void) {
     s = conn_ok("he.test", fmt_port(port), CSOCK_DEFAULT, o, fast_family, 0,
                 "Happy Eyeballs, delay 50");
     took = net_now_ms() - t0;
-    ok(took >= 45 && took < 280, "Happy Eyeballs: the fast address won after the delay "
-                                 "(%.0f ms)", took);
+    ok(took >= 45 && took < 1000, "Happy Eyeballs: the fast address won after the delay "
+                                  "(%.0f ms)", took);
     is_int(count_fds(), before + 1, "Happy Eyeballs: the loser is closed (only the winner is "
                                     "left)");
     is_int(opts.attempts_len, 2, "Happy Eyeballs: two attempts");
@@ -382,7 +382,7 @@ static void happy_eyeballs_four(void) {
     lfd[lof[3]] = listener_at(ips[lof[3]], port, 0);
     nfill[lof[3]] = fill_backlog(ips[lof[3]], port, fills[lof[3]], 64);
     o = fresh();
-    o->attempt_delay_ms = 300;
+    o->attempt_delay_ms = 500;
     t0 = net_now_ms();
     before = count_fds();
     s = SENTINEL;
@@ -390,8 +390,8 @@ static void happy_eyeballs_four(void) {
            "slow, refused, fast: connects");
     took = net_now_ms() - t0;
     is_int(count_fds(), before + 1, "slow, refused, fast: the slow attempt is closed");
-    ok(took >= 290 && took < 560, "slow, refused, fast: the third started when the second "
-                                  "failed, not a delay later (%.0f ms)", took);
+    ok(took >= 490 && took < 950, "slow, refused, fast: the third started when the second "
+                                  "failed, not a delay later (%.0f ms, a delay is 500)", took);
     is_int(opts.attempts_len, 3, "slow, refused, fast: three attempts");
     attempt_is(0, order[idx[0]], CSOCK_STEP_CONNECT, -ECANCELED, "slow, refused, fast");
     attempt_is(1, order[idx[1]], CSOCK_STEP_CONNECT, -ECONNREFUSED, "slow, refused, fast");
