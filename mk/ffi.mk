@@ -1,0 +1,49 @@
+# Bindings beyond Python, each under bindings/<language>/ with its README and its own tests,
+# against the freshly built library:
+#
+#   make ffi-test      all four below (part of `make test`)
+#   make luajit-test   LuaJIT's ffi: bindings/luajit/t/*.t under prove (TAP); the declarations
+#                      are generated from include/csock.h into $(BUILD)/ffi/luajit/csock_cdef.lua
+#   make node-test     Node.js with koffi (`npm ci` against bindings/node/package-lock.json):
+#                      node's test runner, TAP reporter, under prove
+#   make go-test       Go with cgo, standard library only, nothing fetched: go test
+#   make ruby-test     Ruby's fiddle (standard library): minitest
+#
+# Each suite also runs the example of its README. The toolchains are Debian's packages luajit,
+# lua-socket, golang-go, ruby, and Node.js with npm (see .ci/run).
+
+LUAJIT ?= luajit
+NODE   ?= node
+NPM    ?= npm
+GO     ?= go
+RUBY   ?= ruby
+
+FFI_BUILD   := $(BUILD)/ffi
+# The library the bindings load at run time (they look for libcsock.so.$(MAJOR) by default).
+FFI_LIBRARY := $(abspath $(LIBOUT))/$(SONAME)
+
+.PHONY: ffi-test luajit-test node-test go-test ruby-test
+
+ffi-test: luajit-test node-test go-test ruby-test
+
+TEST_TARGETS += ffi-test
+
+# LuaJIT: ffi.cdef cannot read the header as it is (system includes full of macros and
+# attributes), so the preprocessor reads it against the stub system headers of
+# bindings/luajit/cdef/, and gen_cdef.lua turns the declarations and the CSOCK_* macros into a
+# Lua module.
+LUAJIT_CDEF  := $(FFI_BUILD)/luajit/csock_cdef.lua
+LUAJIT_STUBS := $(wildcard bindings/luajit/cdef/*.h bindings/luajit/cdef/*/*.h)
+LUAJIT_ENV    = CSOCK_LIBRARY=$(FFI_LIBRARY) \
+  LUA_PATH='$(abspath bindings/luajit)/?.lua;$(abspath bindings/luajit/t)/?.lua;$(abspath $(dir $(LUAJIT_CDEF)))/?.lua;;'
+
+$(LUAJIT_CDEF): include/csock.h bindings/luajit/gen_cdef.lua $(LUAJIT_STUBS)
+	@mkdir -p $(dir $@)
+	$(CC) -E -P -nostdinc -Ibindings/luajit/cdef include/csock.h >$@.decls
+	$(CC) -E -dM -nostdinc -Ibindings/luajit/cdef include/csock.h >$@.macros
+	$(LUAJIT) bindings/luajit/gen_cdef.lua $@.decls $@.macros include/csock.h >$@.tmp
+	@rm -f $@.decls $@.macros
+	@mv -f $@.tmp $@
+
+luajit-test: lib $(LUAJIT_CDEF)
+	$(LUAJIT_ENV) $(PROVE) --exec '$(LUAJIT)' bindings/luajit/t/*.t
