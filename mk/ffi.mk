@@ -47,3 +47,17 @@ $(LUAJIT_CDEF): include/csock.h bindings/luajit/gen_cdef.lua $(LUAJIT_STUBS)
 
 luajit-test: lib $(LUAJIT_CDEF)
 	$(LUAJIT_ENV) $(PROVE) --exec '$(LUAJIT)' bindings/luajit/t/*.t
+
+# Node.js: koffi comes from the npm registry, pinned by the committed lockfile. The stamp
+# re-runs `npm ci` when the lockfile changes. --ignore-scripts: koffi's binary comes in its
+# platform package, so its install script has nothing to do.
+NODE_STAMP := $(FFI_BUILD)/node/npm-ci.stamp
+
+$(NODE_STAMP): bindings/node/package.json bindings/node/package-lock.json
+	@mkdir -p $(dir $@)
+	cd bindings/node && $(NPM) ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+node-test: lib $(NODE_STAMP)
+	CSOCK_LIBRARY=$(FFI_LIBRARY) $(PROVE) --exec '$(NODE) --expose-gc --test-reporter=tap' \
+	  bindings/node/test/*.test.js
