@@ -11,6 +11,7 @@ CARGO    ?= cargo
 CC       ?= cc
 PROVE    ?= prove
 PYTHON   ?= python3
+STRIP    ?= strip
 
 VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 MAJOR    := $(word 1,$(subst ., ,$(VERSION)))
@@ -39,12 +40,14 @@ all: lib examples
 # half a library.
 stage = cmp -s $(1) $(2) || { cp $(1) $(2).tmp.$$$$ && mv -f $(2).tmp.$$$$ $(2); }
 
-# cargo decides whether anything changed; the copies below only follow its output.
+# cargo decides whether anything changed; the copies below only follow its output. The static
+# archive ships without debug info (the precompiled core's would make it megabytes).
 lib:
 	$(CARGO) build --release --quiet
 	@mkdir -p $(LIBOUT)
 	@$(call stage,$(RUSTOUT)/libcsock.so,$(LIBOUT)/$(REALNAME))
-	@$(call stage,$(RUSTOUT)/libcsock.a,$(LIBOUT)/libcsock.a)
+	@$(STRIP) --strip-debug -o $(BUILD)/libcsock.a.nodebug $(RUSTOUT)/libcsock.a
+	@$(call stage,$(BUILD)/libcsock.a.nodebug,$(LIBOUT)/libcsock.a)
 	@ln -sfn $(REALNAME) $(LIBOUT)/$(SONAME)
 	@ln -sfn $(SONAME) $(LIBOUT)/libcsock.so
 

@@ -18,11 +18,15 @@ use socket2::{Domain, Socket, Type};
 /// Each side of a round runs for about this long.
 const ROUND_NS: f64 = 4_000_000.0;
 
-/// `socket(2)` and `close(2)` through csock's thin system-call layer: nothing more than libc.
+/// `socket(2)` and `close(2)`, straight from libc.
 fn bare() -> io::Result<()> {
-    let fd = csock::sys::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0)
-        .map_err(|e| io::Error::from_raw_os_error(e.0))?;
-    drop(black_box(fd));
+    // SAFETY: plain integer arguments.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just created and is owned here.
+    unsafe { libc::close(black_box(fd)) };
     Ok(())
 }
 

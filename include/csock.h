@@ -25,6 +25,11 @@
 
 
 /**
+ * The errno values the table knows: `0 .. ERRNO_COUNT`.
+ */
+#define ERRNO_COUNT 134
+
+/**
  * `-1`: as a family, type or protocol, "the default" when creating and "detect it" when adopting.
  */
 #define CSOCK_DEFAULT -1
@@ -148,12 +153,13 @@ extern "C" {
  *
  * With `CSOCK_LISTEN_UNSET_ENV` in `flags`, `LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES` and
  * `LISTEN_PIDFDID` are removed from the environment whatever the outcome (a NULL `out`
- * included), so a second call returns 0 (and a child does not see them). Unknown `flags` bits
- * are refused before anything is done: the environment is then left as it is. As with
+ * included, and unknown bits besides it), so a second call returns 0 (and a child does not see
+ * them). Unknown `flags` bits are refused with -EINVAL before any descriptor is looked at. As with
  * `unsetenv(3)`, do not read the environment from another thread meanwhile.
  *
  * # Safety
- * `out` is NULL or writable for `cap` values.
+ * `out` is NULL or writable for as many values as the call returns (at most `cap`; a larger
+ * `cap`, up to `SIZE_MAX`, is fine when the array is in fact large enough).
  */
 int csock_listen_fds(struct csock_listen_fd *out, size_t cap, uint32_t flags);
 
@@ -168,7 +174,7 @@ int csock_listen_fds(struct csock_listen_fd *out, size_t cap, uint32_t flags);
  * Adding and calling are safe from many threads at once; a creation sees every hook added
  * before it started. With no hook added, a creation costs one atomic load.
  *
- * Returns 0, or -EINVAL for a NULL hook.
+ * Returns 0, -EINVAL for a NULL hook, or -ENOMEM when the hook cannot be stored.
  *
  * # Safety
  * `hook` must stay callable for the rest of the process, from any thread, with `userdata`.

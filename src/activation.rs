@@ -1,37 +1,46 @@
 //! Socket activation: the descriptors a supervisor (systemd, `systemd-socket-activate`, any
 //! `LISTEN_FDS` implementation) passes from descriptor 3 on, like `sd_listen_fds_with_names`.
 
-use std::ops::Range;
-use std::os::unix::ffi::OsStrExt;
-
 use libc::{c_char, c_int};
 
 use crate::adopt::{Detected, detect};
 use crate::audit::{self, Event};
 use crate::error::{Error, Result};
 use crate::socket::{ListenFlags, csock_listen_fd, csock_socket};
-use crate::sys;
+use crate::sys::{self, rt};
 
 /// The first descriptor a supervisor passes (`SD_LISTEN_FDS_START`).
 pub(crate) const LISTEN_FDS_START: c_int = 3;
 
 /// The variables of the protocol, all removed by `CSOCK_LISTEN_UNSET_ENV`.
-const VARIABLES: [&str; 4] = [
-    "LISTEN_PID",
-    "LISTEN_FDS",
-    "LISTEN_FDNAMES",
-    "LISTEN_PIDFDID",
+const VARIABLES: [&core::ffi::CStr; 4] = [
+    c"LISTEN_PID",
+    c"LISTEN_FDS",
+    c"LISTEN_FDNAMES",
+    c"LISTEN_PIDFDID",
 ];
 
 /// The longest name, in bytes, that fits in `csock_listen_fd::name` with its NUL.
 pub(crate) const NAME_MAX: usize = 255;
 
-/// Receives the passed descriptors into `out`; returns how many. `out` is the caller's buffer, or
+/// Where the received sockets go: the caller's array, written only once everything succeeded.
+pub trait Entries {
+    /// How many entries there is room for.
+    fn cap(&self) -> usize;
+    /// Writes entry `i` (`i < cap()`).
+    fn write(&mut self, i: usize, entry: &csock_listen_fd);
+}
+
+/// Receives the passed descriptors into `out`; returns how many. `out` is the caller's array, or
 /// the error found resolving it (a NULL pointer with a non-zero capacity), which becomes the
-/// result. With `UNSET_ENV`, the variables are removed whatever the outcome, that error included.
-pub fn listen_fds(out: Result<&mut [csock_listen_fd]>, flags: ListenFlags) -> Result<usize> {
-    let result = out.and_then(receive);
-    if flags.contains(ListenFlags::UNSET_ENV) {
+/// result; so are unknown bits in `flags`. With `CSOCK_LISTEN_UNSET_ENV` among the bits, the
+/// variables are removed whatever the outcome, those errors included.
+pub fn listen_fds(out: Result<&mut dyn Entries>, flags: u32) -> Result<usize> {
+    let result = ListenFlags::from_bits(flags)
+        .ok_or(Error::new(libc::EINVAL, "unknown flags"))
+        .and(out)
+        .and_then(receive);
+    if ListenFlags::from_bits_truncate(flags).contains(ListenFlags::UNSET_ENV) {
         VARIABLES.iter().for_each(|name| sys::unset_env(name));
     }
     result
@@ -47,99 +56,138 @@ fn parse_decimal(text: &[u8]) -> Option<c_int> {
     })
 }
 
-/// Sets close-on-exec on every descriptor of `fds` that lacks it. On a failure it is cleared
-/// again on those this call set, so that no descriptor is changed, and the error is returned.
-fn set_cloexec_all(fds: Range<c_int>) -> Result<()> {
-    let mut changed = Vec::new();
-    let result = fds.into_iter().try_for_each(|fd| {
-        let flags = sys::fd_flags(fd).map_err(Error::at("fcntl(F_GETFD)"))?;
-        if flags & libc::FD_CLOEXEC == 0 {
-            sys::set_cloexec(fd, true).map_err(Error::at("ioctl(FIOCLEX)"))?;
-            changed.push(fd);
-        }
-        Ok(())
-    });
-    if result.is_err() {
-        for fd in changed {
-            // Best effort: the error to report is the first one.
-            let _ = sys::set_cloexec(fd, false);
-        }
-    }
-    result
-}
-
-fn receive(out: &mut [csock_listen_fd]) -> Result<usize> {
-    let Some(pid) = sys::env_var("LISTEN_PID") else {
-        return Ok(0);
+/// What the environment says: the descriptor count, once `LISTEN_PID` names this process.
+fn passed_count() -> Result<Option<usize>> {
+    let pid = sys::with_env(c"LISTEN_PID", |pid| pid.map(parse_decimal));
+    let Some(pid) = pid else {
+        return Ok(None);
     };
-    let pid = parse_decimal(pid.as_bytes())
+    let pid = pid
         .filter(|&pid| pid > 0)
         .ok_or(Error::new(libc::EINVAL, "LISTEN_PID is not a process id"))?;
     if pid != sys::getpid() {
-        return Ok(0);
+        return Ok(None);
     }
-    let Some(count) = sys::env_var("LISTEN_FDS") else {
-        return Ok(0);
+    let count = sys::with_env(c"LISTEN_FDS", |count| count.map(parse_decimal));
+    let Some(count) = count else {
+        return Ok(None);
     };
-    let count = parse_decimal(count.as_bytes())
+    let count = count
         .filter(|&n| n > 0 && n <= c_int::MAX - LISTEN_FDS_START)
         .ok_or(Error::new(
             libc::EINVAL,
             "LISTEN_FDS is not a positive count",
         ))?;
-    let n = count as usize;
+    Ok(Some(count as usize))
+}
 
-    let names = sys::env_var("LISTEN_FDNAMES");
-    let names: Option<Vec<&[u8]>> = names.as_ref().map(|all| {
-        let all = all.as_bytes();
-        if all.is_empty() {
-            Vec::new()
-        } else {
-            all.split(|&c| c == b':').collect()
+/// The `LISTEN_FDNAMES` names, `:`-separated (an empty value has none).
+fn split_names(all: &[u8]) -> impl Iterator<Item = &[u8]> {
+    all.split(|&c| c == b':').filter(move |_| !all.is_empty())
+}
+
+/// Checks `LISTEN_FDNAMES` against the count: as many names as descriptors, each short enough.
+fn check_names(names: Option<&[u8]>, n: usize) -> Result<()> {
+    let Some(all) = names else {
+        return Ok(());
+    };
+    if split_names(all).count() != n {
+        return Err(Error::new(
+            libc::EINVAL,
+            "LISTEN_FDNAMES does not match LISTEN_FDS",
+        ));
+    }
+    if split_names(all).any(|name| name.len() > NAME_MAX) {
+        return Err(Error::new(
+            libc::EINVAL,
+            "a LISTEN_FDNAMES name is over 255 bytes",
+        ));
+    }
+    Ok(())
+}
+
+/// One passed descriptor as it goes through the call: what was detected, and whether this call
+/// set its close-on-exec flag (so that a later failure clears it again).
+#[derive(Clone, Copy)]
+struct Passed {
+    detected: Detected,
+    cloexec_set: bool,
+}
+
+const UNSET: Passed = Passed {
+    detected: Detected {
+        family: -1,
+        ty: -1,
+        proto: -1,
+    },
+    cloexec_set: false,
+};
+
+/// Sets close-on-exec on every descriptor that lacks it, noting which; on a failure it is cleared
+/// again on those this call set, so that no descriptor is changed, and the error is returned.
+fn set_cloexec_all(passed: &mut [Passed]) -> Result<()> {
+    let fds = LISTEN_FDS_START..;
+    let result = fds.zip(passed.iter_mut()).try_for_each(|(fd, p)| {
+        let flags = sys::fd_flags(fd).map_err(Error::at("fcntl(F_GETFD)"))?;
+        if flags & libc::FD_CLOEXEC == 0 {
+            sys::set_cloexec(fd, true).map_err(Error::at("ioctl(FIOCLEX)"))?;
+            p.cloexec_set = true;
         }
+        Ok(())
     });
-    if let Some(names) = &names {
-        if names.len() != n {
-            return Err(Error::new(
-                libc::EINVAL,
-                "LISTEN_FDNAMES does not match LISTEN_FDS",
-            ));
-        }
-        if names.iter().any(|name| name.len() > NAME_MAX) {
-            return Err(Error::new(
-                libc::EINVAL,
-                "a LISTEN_FDNAMES name is over 255 bytes",
-            ));
+    if result.is_err() {
+        for (fd, p) in (LISTEN_FDS_START..).zip(passed.iter()) {
+            if p.cloexec_set {
+                // Best effort: the error to report is the first one.
+                let _ = sys::set_cloexec(fd, false);
+            }
         }
     }
-    if out.len() < n {
+    result
+}
+
+fn receive(out: &mut dyn Entries) -> Result<usize> {
+    let Some(n) = passed_count()? else {
+        return Ok(0);
+    };
+    sys::with_env(c"LISTEN_FDNAMES", |names| check_names(names, n))?;
+    if out.cap() < n {
         return Err(Error::new(libc::ENOBUFS, "more descriptors than cap"));
     }
 
     // Validate and audit every descriptor before changing any of them or writing `out`.
-    let fds = LISTEN_FDS_START..LISTEN_FDS_START + count;
-    let detected = fds
-        .clone()
-        .map(|fd| detect(fd, -1, -1, -1))
-        .collect::<Result<Vec<Detected>>>()?;
-    for (fd, d) in fds.clone().zip(&detected) {
+    let mut passed = rt::Buffer::new(n, UNSET).ok_or(Error::new(libc::ENOMEM, "malloc"))?;
+    for (fd, p) in (LISTEN_FDS_START..).zip(passed.iter_mut()) {
+        p.detected = detect(fd, -1, -1, -1)?;
+    }
+    for (fd, p) in (LISTEN_FDS_START..).zip(passed.iter()) {
+        let d = p.detected;
         audit::check(&Event::socket_new(fd, d.family, d.ty, d.proto))?;
     }
-    set_cloexec_all(fds.clone())?;
-    for (i, (fd, d)) in fds.zip(&detected).enumerate() {
-        let name = names.as_ref().map_or(&b"unknown"[..], |names| names[i]);
-        let entry = &mut out[i];
-        entry.sock = csock_socket {
-            fd,
-            family: d.family,
-            r#type: d.ty,
-            proto: d.proto,
-        };
-        entry.name = [0; NAME_MAX + 1];
-        for (dst, &src) in entry.name.iter_mut().zip(name) {
-            *dst = src as c_char;
+    set_cloexec_all(&mut passed)?;
+
+    let mut entry = csock_listen_fd {
+        sock: csock_socket::closed(-1, -1, -1),
+        name: [0; NAME_MAX + 1],
+    };
+    sys::with_env(c"LISTEN_FDNAMES", |names| {
+        let mut names = names.map(split_names);
+        for (i, (fd, p)) in (LISTEN_FDS_START..).zip(passed.iter()).enumerate() {
+            let d = p.detected;
+            entry.sock = csock_socket {
+                fd,
+                family: d.family,
+                r#type: d.ty,
+                proto: d.proto,
+            };
+            let name = names.as_mut().map_or(Some(&b"unknown"[..]), Iterator::next);
+            entry.name = [0; NAME_MAX + 1];
+            for (dst, &src) in entry.name.iter_mut().zip(name.unwrap_or_default()) {
+                *dst = src as c_char;
+            }
+            out.write(i, &entry);
         }
-    }
+    });
     Ok(n)
 }
 

@@ -2,8 +2,8 @@
 //!
 //! Decoding goes by the family in the address bytes and never reads past the length given.
 
-use std::fmt::{self, Write};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use core::fmt::{self, Write};
+use core::net::{Ipv4Addr, Ipv6Addr};
 
 use libc::{c_int, socklen_t};
 
@@ -12,32 +12,53 @@ use crate::names::{family_name, type_name};
 use crate::socket::csock_socket;
 use crate::sys;
 
-/// A `snprintf`-style sink: keeps what fits (leaving room for the NUL), counts everything.
+/// Where text goes: a buffer of `size()` bytes, written a piece at a time, never past what the
+/// text needs (so that a `size` larger than the real buffer is harmless while the text fits).
+pub trait Sink {
+    /// The buffer's size, the NUL included.
+    fn size(&self) -> usize;
+    /// Writes `bytes` at offset `at`; `at + bytes.len() <= size()`.
+    fn write_at(&mut self, at: usize, bytes: &[u8]);
+}
+
+/// A sink over a Rust buffer (an empty one only counts).
+pub struct Bytes<'a>(pub &'a mut [u8]);
+
+impl Sink for Bytes<'_> {
+    fn size(&self) -> usize {
+        self.0.len()
+    }
+    fn write_at(&mut self, at: usize, bytes: &[u8]) {
+        self.0[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+}
+
+/// A `snprintf`-style writer: keeps what fits (leaving room for the NUL), counts everything.
 pub struct Text<'a> {
-    buf: &'a mut [u8],
+    sink: &'a mut dyn Sink,
     len: usize,
 }
 
 impl<'a> Text<'a> {
-    /// A sink over `buf`; an empty buffer only counts.
-    pub fn new(buf: &'a mut [u8]) -> Self {
-        Text { buf, len: 0 }
+    /// A writer into `sink`; an empty one only counts.
+    pub fn new(sink: &'a mut dyn Sink) -> Self {
+        Text { sink, len: 0 }
     }
 
     /// Appends raw bytes.
     pub fn bytes(&mut self, bytes: &[u8]) {
-        let keep = self.buf.len().saturating_sub(1);
+        let keep = self.sink.size().saturating_sub(1);
         if self.len < keep {
             let n = bytes.len().min(keep - self.len);
-            self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+            self.sink.write_at(self.len, &bytes[..n]);
         }
-        self.len += bytes.len();
+        self.len = self.len.saturating_add(bytes.len());
     }
 
     /// NUL-terminates (when the buffer is not empty) and returns the full length of the text.
     pub fn finish(self) -> usize {
-        if let Some(last) = self.buf.len().checked_sub(1) {
-            self.buf[self.len.min(last)] = 0;
+        if let Some(last) = self.sink.size().checked_sub(1) {
+            self.sink.write_at(self.len.min(last), &[0]);
         }
         self.len
     }
@@ -110,7 +131,7 @@ pub fn write_addr(out: &mut Text<'_>, b: &[u8], proto: c_int) -> fmt::Result {
                         out.bytes(if c == 0 {
                             b"@"
                         } else {
-                            std::slice::from_ref(&c)
+                            core::slice::from_ref(&c)
                         });
                     }
                 }
@@ -160,7 +181,7 @@ fn write_hex(out: &mut Text<'_>, bytes: &[u8], family: Option<c_int>) -> fmt::Re
 }
 
 /// `csock_format_addr`: the text of an address, returning its full length.
-pub fn format_addr(addr: &[u8], proto: c_int, buf: &mut [u8]) -> usize {
+pub fn format_addr(addr: &[u8], proto: c_int, buf: &mut dyn Sink) -> usize {
     let mut out = Text::new(buf);
     // A Text never fails; it truncates and counts.
     let _ = write_addr(&mut out, addr, proto);
@@ -177,7 +198,7 @@ pub fn peer_address(sock: &csock_socket) -> Result<(libc::sockaddr_storage, sock
     sys::getpeername(crate::lifecycle::live(sock)?).map_err(Error::at("getpeername"))
 }
 
-fn write_name(out: &mut Text<'_>, name: Option<&std::ffi::CStr>, value: c_int) -> fmt::Result {
+fn write_name(out: &mut Text<'_>, name: Option<&core::ffi::CStr>, value: c_int) -> fmt::Result {
     match name {
         Some(name) => {
             out.bytes(name.to_bytes());
@@ -199,7 +220,7 @@ fn write_known_addr(
         return Ok(());
     };
     let bytes = sys::storage_bytes(&storage, len);
-    if format_addr(bytes, proto, &mut []) == 0 {
+    if format_addr(bytes, proto, &mut Bytes(&mut [])) == 0 {
         return Ok(());
     }
     write!(out, ", {key}=")?;
@@ -207,7 +228,7 @@ fn write_known_addr(
 }
 
 /// `csock_repr`: `<csock fd=3, family=AF_INET, type=SOCK_STREAM, proto=0, laddr=...>`.
-pub fn repr(sock: &csock_socket, buf: &mut [u8]) -> usize {
+pub fn repr(sock: &csock_socket, buf: &mut dyn Sink) -> usize {
     let mut out = Text::new(buf);
     let _ = write_repr(&mut out, sock);
     out.finish()
@@ -237,9 +258,9 @@ mod tests {
     use super::*;
 
     fn text(addr: &[u8], proto: c_int) -> String {
-        let n = format_addr(addr, proto, &mut []);
+        let n = format_addr(addr, proto, &mut Bytes(&mut []));
         let mut buf = vec![0u8; n + 1];
-        assert_eq!(format_addr(addr, proto, &mut buf), n);
+        assert_eq!(format_addr(addr, proto, &mut Bytes(&mut buf)), n);
         String::from_utf8(buf[..n].to_vec()).unwrap()
     }
 
@@ -294,12 +315,14 @@ mod tests {
     #[test]
     fn truncation_is_snprintf_like() {
         let mut buf = [0xffu8; 4];
-        let mut t = Text::new(&mut buf);
+        let mut sink = Bytes(&mut buf);
+        let mut t = Text::new(&mut sink);
         t.bytes(b"abcdef");
         assert_eq!(t.finish(), 6);
         assert_eq!(&buf, b"abc\0");
         let mut one = [0xffu8; 1];
-        let mut t = Text::new(&mut one);
+        let mut sink = Bytes(&mut one);
+        let mut t = Text::new(&mut sink);
         t.bytes(b"xy");
         assert_eq!(t.finish(), 2);
         assert_eq!(one, [0]);
@@ -309,7 +332,7 @@ mod tests {
     fn repr_of_a_closed_socket() {
         let s = csock_socket::closed(libc::AF_INET, libc::SOCK_STREAM, 0);
         let mut buf = [0u8; 128];
-        let n = repr(&s, &mut buf);
+        let n = repr(&s, &mut Bytes(&mut buf));
         assert_eq!(
             std::str::from_utf8(&buf[..n]).unwrap(),
             "<csock [closed] fd=-1, family=AF_INET, type=SOCK_STREAM, proto=0>"

@@ -4,15 +4,13 @@
 //! Adoption validates the descriptor always, detects each `-1` value with one `getsockopt`, and
 //! never changes the descriptor.
 
-use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
-
 use libc::c_int;
 
 use crate::audit::{self, Event};
 use crate::error::{Error, Result};
 use crate::lifecycle::live;
 use crate::socket::{InfoFlags, TypeFlags, csock_info, csock_socket};
-use crate::sys;
+use crate::sys::{self, RawFd};
 
 /// Family, type and protocol as they will be recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,9 +97,9 @@ pub fn adopt(fd: RawFd, family: c_int, ty: c_int, proto: c_int) -> Result<csock_
 /// is never closed. On failure the duplicate is closed.
 pub fn fromfd(fd: RawFd, family: c_int, ty: c_int, proto: c_int) -> Result<csock_socket> {
     let dup = sys::dup_cloexec(negative(fd)?).map_err(Error::at("fcntl(F_DUPFD_CLOEXEC)"))?;
-    let d = detect(dup.as_raw_fd(), family, ty, proto)?;
-    check_audit(dup.as_raw_fd(), d)?;
-    Ok(record(dup.into_raw_fd(), d))
+    let d = detect(dup.raw(), family, ty, proto)?;
+    check_audit(dup.raw(), d)?;
+    Ok(record(dup.into_raw(), d))
 }
 
 /// `socket.dup()`: a close-on-exec duplicate recording the same family, type and protocol.
@@ -112,8 +110,8 @@ pub fn dup(sock: &csock_socket) -> Result<csock_socket> {
         ty: sock.r#type,
         proto: sock.proto,
     };
-    check_audit(dup.as_raw_fd(), d)?;
-    Ok(record(dup.into_raw_fd(), d))
+    check_audit(dup.raw(), d)?;
+    Ok(record(dup.into_raw(), d))
 }
 
 /// Reads what the kernel knows of `fd` without taking or changing it.
@@ -185,7 +183,7 @@ mod tests {
     fn non_socket_is_enotsock() {
         // Standard input of the test harness may be anything, so use a fresh pipe-like file.
         let file = std::fs::File::open("/dev/null").unwrap();
-        let err = detect(file.as_raw_fd(), -1, -1, -1).unwrap_err();
+        let err = detect(std::os::fd::AsRawFd::as_raw_fd(&file), -1, -1, -1).unwrap_err();
         assert_eq!(err.errno.0, libc::ENOTSOCK);
     }
 }

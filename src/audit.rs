@@ -1,15 +1,16 @@
 //! Audit hooks, like `sys.addaudithook`: append-only, called in order, from any thread.
 //!
-//! The hooks form a singly linked list whose links are [`OnceLock`]s: a link is set once and
+//! The hooks form a singly linked list whose links are [`OnceRef`]s: a link is set once and
 //! never changed, so readers walk the list without a lock while writers append at the tail. With
-//! no hook registered, a creation costs one atomic load (the head's `get`).
+//! no hook registered, a creation costs one atomic load (the head's `get`). Hooks live for the
+//! rest of the process ([`rt::leak`]).
 
-use std::ffi::CStr;
-use std::sync::OnceLock;
+use core::ffi::CStr;
 
 use libc::c_int;
 
 use crate::error::{Error, Result};
+use crate::sys::rt::{self, OnceRef};
 
 /// The event every socket creation raises.
 pub const SOCKET_NEW: &CStr = c"socket.__new__";
@@ -42,30 +43,44 @@ impl Event {
     }
 }
 
-/// A hook: returns `0` to allow, anything else to refuse.
-pub type Hook = Box<dyn Fn(&Event) -> c_int + Send + Sync>;
-
-struct Node {
-    hook: Hook,
-    next: OnceLock<Box<Node>>,
+/// A hook: returns `0` to allow, anything else to refuse. Called from any thread.
+pub trait Hook: Send + Sync {
+    /// Decides on one event.
+    fn call(&self, event: &Event) -> c_int;
 }
 
-static HEAD: OnceLock<Box<Node>> = OnceLock::new();
+impl<F: Fn(&Event) -> c_int + Send + Sync> Hook for F {
+    fn call(&self, event: &Event) -> c_int {
+        self(event)
+    }
+}
 
-/// Appends a hook; it sees every creation that starts after this returns.
-pub fn add(hook: Hook) {
-    let mut node = Box::new(Node {
+struct Node {
+    hook: &'static dyn Hook,
+    next: OnceRef<Node>,
+}
+
+static HEAD: OnceRef<Node> = OnceRef::new();
+
+const NO_MEMORY: Error = Error::new(libc::ENOMEM, "malloc");
+
+/// Appends a hook; it sees every creation that starts after this returns. `ENOMEM` when it
+/// cannot be stored.
+pub fn add(hook: impl Hook + 'static) -> Result<()> {
+    let hook: &'static dyn Hook = rt::leak(hook).ok_or(NO_MEMORY)?;
+    let mut node = rt::leak(Node {
         hook,
-        next: OnceLock::new(),
-    });
+        next: OnceRef::new(),
+    })
+    .ok_or(NO_MEMORY)?;
+    let mut link = &HEAD;
     loop {
-        let mut link = &HEAD;
         while let Some(next) = link.get() {
             link = &next.next;
         }
-        // Another thread may have appended since the walk: walk again from where it stopped.
+        // Another thread may have appended since the walk: walk on from where it stopped.
         match link.set(node) {
-            Ok(()) => return,
+            Ok(()) => return Ok(()),
             Err(back) => node = back,
         }
     }
@@ -76,7 +91,7 @@ pub fn add(hook: Hook) {
 pub fn check(event: &Event) -> Result<()> {
     let mut link = &HEAD;
     while let Some(node) = link.get() {
-        match (node.hook)(event) {
+        match node.hook.call(event) {
             0 => {}
             refusal => return Err(refused(refusal)),
         }
@@ -116,24 +131,24 @@ mod tests {
         const MAGIC: c_int = 0x5eed;
 
         for i in 0..3 {
-            add(Box::new(move |e: &Event| {
+            add(move |e: &Event| {
                 if e.proto == MAGIC {
                     SEEN.lock().unwrap().push(i);
                 }
                 0
-            }));
+            })
+            .unwrap();
         }
-        add(Box::new(
-            |e: &Event| if e.proto == MAGIC { -libc::EACCES } else { 0 },
-        ));
-        add(Box::new(|e: &Event| {
+        add(|e: &Event| if e.proto == MAGIC { -libc::EACCES } else { 0 }).unwrap();
+        add(|e: &Event| {
             if e.proto == MAGIC {
                 CALLS.fetch_add(1, Ordering::SeqCst);
             }
             0
-        }));
+        })
+        .unwrap();
         let threads: Vec<_> = (0..4)
-            .map(|_| std::thread::spawn(|| add(Box::new(|_: &Event| 0))))
+            .map(|_| std::thread::spawn(|| add(|_: &Event| 0).unwrap()))
             .collect();
         for t in threads {
             t.join().unwrap();

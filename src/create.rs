@@ -5,15 +5,14 @@
 //! itself. Only a kernel that rejects the flag gets the two-step fallback, and only a successful
 //! retry proves that the kernel lacks it.
 
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU8, Ordering};
 
 use libc::{c_int, sockaddr_storage, socklen_t};
 
 use crate::audit::{self, Event};
 use crate::error::{Error, Result};
 use crate::socket::{TypeFlags, csock_socket};
-use crate::sys;
+use crate::sys::{self, Fd, RawFd};
 
 /// What this process has learnt about the kernel's support for `SOCK_CLOEXEC` in a type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,8 +143,8 @@ struct SocketCall {
 }
 
 impl Kernel for SocketCall {
-    type Created = OwnedFd;
-    fn create(&mut self, atomic: bool) -> Result<OwnedFd> {
+    type Created = Fd;
+    fn create(&mut self, atomic: bool) -> Result<Fd> {
         let ty = if atomic {
             self.ty | libc::SOCK_CLOEXEC
         } else {
@@ -153,11 +152,11 @@ impl Kernel for SocketCall {
         };
         sys::socket(self.family, ty, self.proto).map_err(Error::at("socket"))
     }
-    fn is_cloexec(&mut self, fd: &OwnedFd) -> Result<bool> {
-        is_cloexec_fd(fd.as_raw_fd())
+    fn is_cloexec(&mut self, fd: &Fd) -> Result<bool> {
+        is_cloexec_fd(fd.raw())
     }
-    fn fix(&mut self, fd: &OwnedFd, nonblock: bool) -> Result<()> {
-        fix_fd(fd.as_raw_fd(), nonblock)
+    fn fix(&mut self, fd: &Fd, nonblock: bool) -> Result<()> {
+        fix_fd(fd.raw(), nonblock)
     }
 }
 
@@ -165,8 +164,8 @@ impl Kernel for SocketCall {
 struct SocketpairCall(SocketCall);
 
 impl Kernel for SocketpairCall {
-    type Created = (OwnedFd, OwnedFd);
-    fn create(&mut self, atomic: bool) -> Result<(OwnedFd, OwnedFd)> {
+    type Created = (Fd, Fd);
+    fn create(&mut self, atomic: bool) -> Result<(Fd, Fd)> {
         let SocketCall { family, ty, proto } = self.0;
         let ty = if atomic {
             ty | libc::SOCK_CLOEXEC
@@ -175,12 +174,12 @@ impl Kernel for SocketpairCall {
         };
         sys::socketpair(family, ty, proto).map_err(Error::at("socketpair"))
     }
-    fn is_cloexec(&mut self, pair: &(OwnedFd, OwnedFd)) -> Result<bool> {
-        is_cloexec_fd(pair.0.as_raw_fd())
+    fn is_cloexec(&mut self, pair: &(Fd, Fd)) -> Result<bool> {
+        is_cloexec_fd(pair.0.raw())
     }
-    fn fix(&mut self, pair: &(OwnedFd, OwnedFd), nonblock: bool) -> Result<()> {
-        fix_fd(pair.0.as_raw_fd(), nonblock)?;
-        fix_fd(pair.1.as_raw_fd(), nonblock)
+    fn fix(&mut self, pair: &(Fd, Fd), nonblock: bool) -> Result<()> {
+        fix_fd(pair.0.raw(), nonblock)?;
+        fix_fd(pair.1.raw(), nonblock)
     }
 }
 
@@ -189,9 +188,9 @@ fn default(value: c_int, default: c_int) -> c_int {
 }
 
 /// Hands an owned descriptor over to a C value.
-pub(crate) fn into_socket(fd: OwnedFd, family: c_int, ty: c_int, proto: c_int) -> csock_socket {
+pub(crate) fn into_socket(fd: Fd, family: c_int, ty: c_int, proto: c_int) -> csock_socket {
     csock_socket {
-        fd: fd.into_raw_fd(),
+        fd: fd.into_raw(),
         family,
         r#type: TypeFlags::strip(ty),
         proto,
@@ -220,7 +219,7 @@ pub fn socketpair(family: c_int, ty: c_int, proto: c_int) -> Result<[csock_socke
     let call = SocketCall { family, ty, proto };
     let (a, b) = create_cloexec(&SUPPORT, nonblock, &mut SocketpairCall(call))?;
     for end in [&a, &b] {
-        audit::check(&Event::socket_new(end.as_raw_fd(), family, ty, proto))?;
+        audit::check(&Event::socket_new(end.raw(), family, ty, proto))?;
     }
     Ok([
         into_socket(a, family, ty, proto),
@@ -251,7 +250,7 @@ pub fn accept(listener: &csock_socket, flags: c_int) -> Result<(csock_socket, Ad
         }
     };
     let (family, ty, proto) = (listener.family, listener.r#type, listener.proto);
-    audit::check(&Event::socket_new(conn.as_raw_fd(), family, ty, proto))?;
+    audit::check(&Event::socket_new(conn.raw(), family, ty, proto))?;
     Ok((
         into_socket(conn, family, ty, proto),
         Address { storage, len },
@@ -491,10 +490,10 @@ mod tests {
                 proto: 0,
             };
             let fd = create_cloexec(&support, true, &mut call).unwrap();
-            assert_eq!(flags_of(fd.as_raw_fd()), (true, true), "{learnt:?}");
+            assert_eq!(flags_of(fd.raw()), (true, true), "{learnt:?}");
             let pair = create_cloexec(&support, true, &mut SocketpairCall(call)).unwrap();
-            assert_eq!(flags_of(pair.0.as_raw_fd()), (true, true), "{learnt:?}");
-            assert_eq!(flags_of(pair.1.as_raw_fd()), (true, true), "{learnt:?}");
+            assert_eq!(flags_of(pair.0.raw()), (true, true), "{learnt:?}");
+            assert_eq!(flags_of(pair.1.raw()), (true, true), "{learnt:?}");
         }
     }
 
@@ -506,11 +505,11 @@ mod tests {
             proto: 0,
         };
         let fd = call.create(false).unwrap();
-        assert_eq!(flags_of(fd.as_raw_fd()), (false, false));
+        assert_eq!(flags_of(fd.raw()), (false, false));
         call.fix(&fd, false).unwrap();
-        assert_eq!(flags_of(fd.as_raw_fd()), (true, false));
+        assert_eq!(flags_of(fd.raw()), (true, false));
         let pair = SocketpairCall(call).create(false).unwrap();
-        assert_eq!(flags_of(pair.0.as_raw_fd()), (false, false));
-        assert_eq!(flags_of(pair.1.as_raw_fd()), (false, false));
+        assert_eq!(flags_of(pair.0.raw()), (false, false));
+        assert_eq!(flags_of(pair.1.raw()), (false, false));
     }
 }

@@ -11,7 +11,12 @@
 //! (close, detach, shutdown, blocking and inheritance), [`audit`] (the `socket.__new__` hooks),
 //! [`activation`] (systemd's `LISTEN_FDS`), [`addr`] (address text), [`names`] (constants) and
 //! [`error`] (errno, messages). Only [`sys`] calls libc; only [`ffi`] touches raw pointers.
+//! [`sys::rt`] holds what replaces Rust's std runtime: descriptor ownership, the panic handler,
+//! the per-thread message and the heap objects csock keeps.
 
+// The shipped library links no Rust runtime: core and libc only (see `sys::rt`). Unit tests run
+// under the std test harness.
+#![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 #![cfg_attr(

@@ -1,13 +1,11 @@
 //! What happens to a socket after it exists: close, detach, shutdown, and the state the kernel
 //! owns (inheritance, blocking mode), read back from the kernel every time.
 
-use std::os::fd::RawFd;
-
 use libc::c_int;
 
 use crate::error::{Error, Result};
 use crate::socket::csock_socket;
-use crate::sys;
+use crate::sys::{self, RawFd};
 
 /// The descriptor of a socket that is not closed; `EBADF` without a system call otherwise.
 pub fn live(sock: &csock_socket) -> Result<RawFd> {

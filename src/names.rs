@@ -2,7 +2,7 @@
 //! `SOCK_*`, `SHUT_*`, `SOL_*`, `IPPROTO_*` and `CAN_*` name Python's `socket` module defines on
 //! Linux, with the same values.
 
-use std::ffi::CStr;
+use core::ffi::CStr;
 
 use libc::c_int;
 

@@ -2,10 +2,10 @@
 
 use libc::c_int;
 
-use super::{arg_mut, c_call};
-use crate::activation;
+use super::c_call;
+use crate::activation::{self, Entries};
 use crate::error::{Error, Result};
-use crate::socket::{ListenFlags, csock_listen_fd};
+use crate::socket::csock_listen_fd;
 
 /// Receives the sockets a supervisor passed, like systemd's `sd_listen_fds_with_names()`, each
 /// adopted with its family, type and protocol detected.
@@ -25,12 +25,13 @@ use crate::socket::{ListenFlags, csock_listen_fd};
 ///
 /// With `CSOCK_LISTEN_UNSET_ENV` in `flags`, `LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES` and
 /// `LISTEN_PIDFDID` are removed from the environment whatever the outcome (a NULL `out`
-/// included), so a second call returns 0 (and a child does not see them). Unknown `flags` bits
-/// are refused before anything is done: the environment is then left as it is. As with
+/// included, and unknown bits besides it), so a second call returns 0 (and a child does not see
+/// them). Unknown `flags` bits are refused with -EINVAL before any descriptor is looked at. As with
 /// `unsetenv(3)`, do not read the environment from another thread meanwhile.
 ///
 /// # Safety
-/// `out` is NULL or writable for `cap` values.
+/// `out` is NULL or writable for as many values as the call returns (at most `cap`; a larger
+/// `cap`, up to `SIZE_MAX`, is fine when the array is in fact large enough).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn csock_listen_fds(
     out: *mut csock_listen_fd,
@@ -39,20 +40,37 @@ pub unsafe extern "C" fn csock_listen_fds(
 ) -> c_int {
     c_call!(
         {
-            let flags =
-                ListenFlags::from_bits(flags).ok_or(Error::new(libc::EINVAL, "unknown flags"))?;
-            let out: Result<&mut [csock_listen_fd]> = if cap == 0 {
-                Ok(&mut [])
+            let mut array = OutArray { first: out, cap };
+            let out: Result<&mut dyn Entries> = if cap > 0 && out.is_null() {
+                Err(Error::new(libc::EINVAL, "out is NULL"))
             } else {
-                // SAFETY: `out` is NULL or writable for `cap` values, per the contract.
-                unsafe { arg_mut(out, "out is NULL") }.map(|first| {
-                    // SAFETY: as above; `first` is the start of `cap` values.
-                    unsafe { std::slice::from_raw_parts_mut(first, cap) }
-                })
+                Ok(&mut array)
             };
-            // A NULL `out` is reported by the core, after it has honoured UNSET_ENV.
+            // A NULL `out` and unknown flags are reported by the core, after it has honoured
+            // UNSET_ENV.
             activation::listen_fds(out, flags)
         },
         "csock_listen_fds(cap={cap}, flags={flags})"
     )
+}
+
+/// The caller's array: written one entry at a time through the pointer, never as a slice, so
+/// that a `cap` larger than the real array (even `SIZE_MAX`) is harmless while it is not used.
+struct OutArray {
+    first: *mut csock_listen_fd,
+    cap: usize,
+}
+
+impl Entries for OutArray {
+    fn cap(&self) -> usize {
+        self.cap
+    }
+
+    fn write(&mut self, i: usize, entry: &csock_listen_fd) {
+        if i < self.cap && !self.first.is_null() {
+            // SAFETY: per csock_listen_fds' contract `first` is writable for as many entries as
+            // the call writes, and the core writes `i < count <= cap` only.
+            unsafe { self.first.add(i).write(*entry) };
+        }
+    }
 }

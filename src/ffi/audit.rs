@@ -1,6 +1,6 @@
 //! Audit hooks.
 
-use std::os::raw::{c_char, c_void};
+use core::ffi::{c_char, c_void};
 
 use libc::c_int;
 
@@ -35,7 +35,7 @@ unsafe impl Send for CHook {}
 // SAFETY: as above.
 unsafe impl Sync for CHook {}
 
-impl CHook {
+impl audit::Hook for CHook {
     fn call(&self, e: &Event) -> c_int {
         // SAFETY: the hook was registered as a valid function for this signature; the event
         // name is a NUL-terminated static string.
@@ -62,7 +62,7 @@ impl CHook {
 /// Adding and calling are safe from many threads at once; a creation sees every hook added
 /// before it started. With no hook added, a creation costs one atomic load.
 ///
-/// Returns 0, or -EINVAL for a NULL hook.
+/// Returns 0, -EINVAL for a NULL hook, or -ENOMEM when the hook cannot be stored.
 ///
 /// # Safety
 /// `hook` must stay callable for the rest of the process, from any thread, with `userdata`.
@@ -71,9 +71,7 @@ pub unsafe extern "C" fn csock_audit_add(hook: csock_audit_hook, userdata: *mut 
     c_call!(
         {
             let hook = hook.ok_or(Error::new(libc::EINVAL, "hook is NULL"))?;
-            let hook = CHook { hook, userdata };
-            audit::add(Box::new(move |event| hook.call(event)));
-            Ok(())
+            audit::add(CHook { hook, userdata })
         },
         "csock_audit_add"
     )

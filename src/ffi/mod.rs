@@ -1,11 +1,12 @@
 //! The C surface: every exported function. Each one checks its pointers, calls the safe core and
 //! turns the `Result` into the C return value in one place ([`IntoCReturn`], [`c_call!`]).
 
-use std::fmt;
-use std::os::raw::c_char;
+use core::ffi::c_char;
+use core::fmt;
 
 use libc::c_int;
 
+use crate::addr::Sink;
 use crate::error::{Error, Result};
 use crate::socket::csock_socket;
 
@@ -101,20 +102,36 @@ pub(crate) unsafe fn write_out<T>(
     Ok(())
 }
 
-/// A caller's text buffer: `NULL` with size 0 asks for the length only.
-///
-/// # Safety
-/// `buf` is `NULL` or valid for writes of `size` bytes.
-pub(crate) unsafe fn text_buf<'a>(buf: *mut c_char, size: usize) -> Result<&'a mut [u8]> {
-    if buf.is_null() {
-        return if size == 0 {
-            Ok(&mut [])
-        } else {
-            Err(Error::new(libc::EINVAL, "buf is NULL"))
-        };
+/// A caller's text buffer, written through its pointer only where the text goes: `size` is an
+/// upper bound, and any value up to `SIZE_MAX` is fine when the buffer holds the text.
+pub(crate) struct TextBuf {
+    buf: *mut u8,
+    size: usize,
+}
+
+/// Resolves a caller's text buffer: `NULL` with size 0 asks for the length only.
+pub(crate) fn text_buf(buf: *mut c_char, size: usize) -> Result<TextBuf> {
+    if buf.is_null() && size != 0 {
+        return Err(Error::new(libc::EINVAL, "buf is NULL"));
     }
-    // SAFETY: `buf` is non-NULL and the caller guarantees `size` writable bytes.
-    Ok(unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), size) })
+    Ok(TextBuf {
+        buf: buf.cast::<u8>(),
+        size,
+    })
+}
+
+impl Sink for TextBuf {
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn write_at(&mut self, at: usize, bytes: &[u8]) {
+        // SAFETY: `Text` writes only below `size` (so `buf` is not NULL), and the caller of the
+        // exported function guarantees the buffer holds the text and its NUL.
+        unsafe {
+            core::ptr::copy_nonoverlapping(bytes.as_ptr(), self.buf.add(at), bytes.len());
+        }
+    }
 }
 
 /// The whole body of an exported function that works on one socket: resolves `sock` (`NULL`

@@ -211,7 +211,7 @@ pub unsafe extern "C" fn csock_accept(
                 let bytes = sys::storage_bytes(&peer.storage, peer.len);
                 let n = bytes.len().min(*addrlen as usize);
                 // SAFETY: `addr` is writable for `*addrlen` bytes and `n` does not exceed that.
-                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), addr.cast::<u8>(), n) };
+                unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), addr.cast::<u8>(), n) };
                 *addrlen = peer.len;
             }
             *out = sock;

@@ -1,7 +1,6 @@
 //! Addresses, text, names, constants, errors and version.
 
-use std::ffi::CStr;
-use std::os::raw::c_char;
+use core::ffi::{CStr, c_char};
 
 use libc::{c_int, sockaddr, sockaddr_storage, socklen_t};
 
@@ -120,11 +119,10 @@ pub unsafe extern "C" fn csock_format_addr(
                 return Err(Error::new(libc::EINVAL, "addr is NULL"));
             } else {
                 // SAFETY: `addr` is non-NULL and readable for `len` bytes, per the contract.
-                unsafe { std::slice::from_raw_parts(addr.cast::<u8>(), len as usize) }
+                unsafe { core::slice::from_raw_parts(addr.cast::<u8>(), len as usize) }
             };
-            // SAFETY: `buf` is NULL or writable for `size` bytes, per the contract.
-            let buf = unsafe { text_buf(buf, size) }?;
-            Ok(addr::format_addr(bytes, proto, buf))
+            let mut buf = text_buf(buf, size)?;
+            Ok(addr::format_addr(bytes, proto, &mut buf))
         },
         "csock_format_addr(len={len}, size={size})"
     )
@@ -150,16 +148,16 @@ pub unsafe extern "C" fn csock_repr(
 ) -> c_int {
     c_call!(
         {
-            // SAFETY: both pointers are NULL or valid, per the contract.
-            let (sock, buf) = unsafe { (arg(sock, "sock is NULL")?, text_buf(buf, size)?) };
-            Ok(addr::repr(sock, buf))
+            // SAFETY: `sock` is NULL or valid, per the contract.
+            let sock = unsafe { arg(sock, "sock is NULL") }?;
+            Ok(addr::repr(sock, &mut text_buf(buf, size)?))
         },
         "csock_repr(size={size})"
     )
 }
 
 fn static_name(name: Option<&'static CStr>) -> *const c_char {
-    name.map_or(std::ptr::null(), CStr::as_ptr)
+    name.map_or(core::ptr::null(), CStr::as_ptr)
 }
 
 /// The name of an address family, as Python's `socket.AddressFamily` spells it: `"AF_INET"`,
@@ -216,7 +214,7 @@ pub unsafe extern "C" fn csock_constant(name: *const c_char, value: *mut c_int) 
 /// calls leave it alone. The returned code is the source of truth; the message is for people.
 #[unsafe(no_mangle)]
 pub extern "C" fn csock_last_error() -> *const c_char {
-    error::with_last_error(CStr::as_ptr)
+    error::last_error()
 }
 
 /// csock's version, `"0.1.0"`; the same numbers as `CSOCK_VERSION_MAJOR`, `_MINOR`, `_PATCH`.

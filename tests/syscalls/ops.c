@@ -264,14 +264,21 @@ static void main_mode(void) {
         end();
         csock_close(&s);
     }
+    begin("the first failure of a thread maps its message page, once", "mmap");
+    expect(csock_open(NULL, AF_INET, SOCK_STREAM, 0), -EINVAL);
+    end();
+    begin("the second failure of a thread: no system call", "");
+    expect(csock_open(NULL, AF_INET, SOCK_STREAM, 0), -EINVAL);
+    end();
     steady_state();
 }
 
 /* A first open failing with EINVAL for its own reasons proves nothing: the probe stays due. */
 static void einval_first_mode(void) {
     csock_socket s;
-    begin("csock_open, bad type, first in process: one retry without the flag",
-          "socket:SOCK_CLOEXEC socket:!SOCK_CLOEXEC");
+    begin("csock_open, bad type, first in process: one retry without the flag, and the "
+          "thread's message page",
+          "socket:SOCK_CLOEXEC socket:!SOCK_CLOEXEC mmap");
     expect(csock_open(&s, AF_INET, 999, 0), -EINVAL);
     end();
     begin("csock_open, first success after it: probes once", "socket:SOCK_CLOEXEC fcntl:F_GETFD");

@@ -1,16 +1,23 @@
-//! The only module that calls libc: thin, safe wrappers, one system call each.
+//! The only module that calls libc: thin, safe wrappers, one system call each, and in [`rt`] the
+//! few pieces of runtime that replace Rust's std (the crate is `no_std`).
 //!
 //! Every wrapper returns `Result<T, Errno>`; the core attaches the name of the call when it turns
 //! an [`Errno`] into an [`Error`](crate::error::Error). Descriptors that the caller controls are
 //! plain [`RawFd`] integers: passing any integer to these calls is memory-safe, the kernel answers
 //! `EBADF` for a descriptor that is not open. Descriptors this crate creates come back as
-//! [`OwnedFd`], so that an early return closes them.
+//! [`Fd`], so that an early return closes them.
 
-use std::ffi::{CStr, OsStr, OsString};
-use std::mem;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use core::ffi::CStr;
+use core::mem;
 
 use libc::{c_int, sockaddr_storage, socklen_t};
+
+pub mod rt;
+
+pub use rt::Fd;
+
+/// A descriptor number, owned by no one in particular.
+pub type RawFd = c_int;
 
 /// A positive errno value from the kernel (or from csock's own checks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,12 +26,14 @@ pub struct Errno(pub c_int);
 /// The result of one system call.
 pub type SysResult<T> = Result<T, Errno>;
 
+/// This thread's `errno` after a failed call. A call that failed without setting it (`errno` 0)
+/// is reported as `EIO`, so that a failure can never read as success.
 fn errno() -> Errno {
-    Errno(
-        std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO),
-    )
+    // SAFETY: __errno_location returns this thread's errno, valid for the thread's lifetime.
+    match unsafe { *libc::__errno_location() } {
+        0 => Errno(libc::EIO),
+        code => Errno(code),
+    }
 }
 
 /// Turns a `-1`-on-failure return value into a `Result`.
@@ -33,25 +42,23 @@ fn check(ret: c_int) -> SysResult<c_int> {
 }
 
 /// Takes ownership of a descriptor the kernel just returned.
-fn owned(ret: c_int) -> SysResult<OwnedFd> {
-    let fd = check(ret)?;
-    // SAFETY: the kernel returned `fd` as a new, open descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+fn owned(ret: c_int) -> SysResult<Fd> {
+    check(ret).map(Fd::from_new)
 }
 
 /// `socket(2)`.
-pub fn socket(family: c_int, ty: c_int, proto: c_int) -> SysResult<OwnedFd> {
+pub fn socket(family: c_int, ty: c_int, proto: c_int) -> SysResult<Fd> {
     // SAFETY: plain integer arguments.
     owned(unsafe { libc::socket(family, ty, proto) })
 }
 
 /// `socketpair(2)`.
-pub fn socketpair(family: c_int, ty: c_int, proto: c_int) -> SysResult<(OwnedFd, OwnedFd)> {
+pub fn socketpair(family: c_int, ty: c_int, proto: c_int) -> SysResult<(Fd, Fd)> {
     let mut fds = [-1 as c_int; 2];
     // SAFETY: `fds` is a valid array of two ints for the kernel to fill.
     check(unsafe { libc::socketpair(family, ty, proto, fds.as_mut_ptr()) })?;
-    // SAFETY: on success both entries are new descriptors owned by no one else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    // On success both entries are new descriptors owned by no one else.
+    Ok((Fd::from_new(fds[0]), Fd::from_new(fds[1])))
 }
 
 /// A zeroed `sockaddr_storage`, the buffer every address call fills.
@@ -63,7 +70,7 @@ pub fn zeroed_storage() -> sockaddr_storage {
 const STORAGE_LEN: socklen_t = mem::size_of::<sockaddr_storage>() as socklen_t;
 
 /// `accept4(2)` into a whole zeroed `sockaddr_storage`; returns the length the kernel reported.
-pub fn accept4(fd: RawFd, flags: c_int) -> SysResult<(OwnedFd, sockaddr_storage, socklen_t)> {
+pub fn accept4(fd: RawFd, flags: c_int) -> SysResult<(Fd, sockaddr_storage, socklen_t)> {
     let mut storage = zeroed_storage();
     let mut len = STORAGE_LEN;
     // SAFETY: `storage` and `len` are valid for writes and `len` holds the storage's size.
@@ -104,7 +111,7 @@ pub fn storage_bytes(storage: &sockaddr_storage, len: socklen_t) -> &[u8] {
     let len = (len as usize).min(mem::size_of::<sockaddr_storage>());
     // SAFETY: `storage` is plain data, fully initialised (zeroed, then filled by the kernel),
     // and `len` is clamped to its size.
-    unsafe { std::slice::from_raw_parts((storage as *const sockaddr_storage).cast::<u8>(), len) }
+    unsafe { core::slice::from_raw_parts((storage as *const sockaddr_storage).cast::<u8>(), len) }
 }
 
 /// `getsockopt(2)` for an `int` option.
@@ -137,7 +144,7 @@ pub fn status_flags(fd: RawFd) -> SysResult<c_int> {
 }
 
 /// `fcntl(fd, F_DUPFD_CLOEXEC, 0)`: a new close-on-exec descriptor for the same socket.
-pub fn dup_cloexec(fd: RawFd) -> SysResult<OwnedFd> {
+pub fn dup_cloexec(fd: RawFd) -> SysResult<Fd> {
     // SAFETY: F_DUPFD_CLOEXEC takes an int argument.
     owned(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0 as c_int) })
 }
@@ -178,34 +185,28 @@ pub fn set_errno(code: Errno) {
     unsafe { *libc::__errno_location() = code.0 };
 }
 
-/// The C library's description of an errno value ("Bad file descriptor"), written into `buf`.
-pub fn strerror(code: Errno, buf: &mut [u8; 128]) -> &str {
-    // SAFETY: `buf` is valid for `buf.len()` bytes; the XSI strerror_r NUL-terminates within it.
-    let ret = unsafe { libc::strerror_r(code.0, buf.as_mut_ptr().cast(), buf.len()) };
-    if ret != 0 {
-        return "Unknown error";
-    }
-    CStr::from_bytes_until_nul(buf)
-        .ok()
-        .and_then(|s| s.to_str().ok())
-        .unwrap_or("Unknown error")
-}
-
 /// `getpid(2)`.
 pub fn getpid() -> c_int {
     // SAFETY: getpid has no arguments and cannot fail.
     unsafe { libc::getpid() }
 }
 
-/// Reads an environment variable.
-pub fn env_var(name: &str) -> Option<OsString> {
-    std::env::var_os(name)
+/// Calls `f` with the value of an environment variable (`None` when it is not set).
+///
+/// As with `getenv(3)`, the value is valid only while nothing changes the environment; `f` must
+/// not do so, and the caller must not do so from another thread meanwhile.
+pub fn with_env<R>(name: &CStr, f: impl FnOnce(Option<&[u8]>) -> R) -> R {
+    // SAFETY: `name` is NUL-terminated; getenv returns NULL or a NUL-terminated string that stays
+    // valid until the environment changes, which does not happen while `f` runs.
+    let value = unsafe { libc::getenv(name.as_ptr()).as_ref() };
+    // SAFETY: as above: a non-NULL value is a NUL-terminated string.
+    f(value.map(|v| unsafe { CStr::from_ptr(v) }.to_bytes()))
 }
 
-/// Removes an environment variable, as `unsetenv(3)` does.
-pub fn unset_env(name: &str) {
+/// Removes an environment variable, `unsetenv(3)`.
+pub fn unset_env(name: &CStr) {
     // SAFETY: like sd_listen_fds(), this is only called when the caller asks for it; the
     // environment is the process's, and the caller is responsible for not reading it from another
-    // thread at the same time (the C library's own rule for unsetenv).
-    unsafe { std::env::remove_var(OsStr::new(name)) };
+    // thread at the same time (the C library's own rule for unsetenv). `name` is NUL-terminated.
+    unsafe { libc::unsetenv(name.as_ptr()) };
 }
