@@ -61,3 +61,12 @@ $(NODE_STAMP): bindings/node/package.json bindings/node/package-lock.json
 node-test: lib $(NODE_STAMP)
 	CSOCK_LIBRARY=$(FFI_LIBRARY) $(PROVE) --exec '$(NODE) --expose-gc --test-reporter=tap' \
 	  bindings/node/test/*.test.js
+
+# Ruby: one process per test file, since audit hooks last as long as their process.
+RUBY_TESTS := $(wildcard bindings/ruby/test/test_*.rb)
+
+ruby-test: lib
+	@set -e; for t in $(RUBY_TESTS); do \
+	  echo "$(RUBY) -Ibindings/ruby/lib $$t"; \
+	  CSOCK_LIBRARY=$(FFI_LIBRARY) $(RUBY) -Ibindings/ruby/lib $$t; \
+	done
