@@ -21,6 +21,10 @@ RUBY   ?= ruby
 FFI_BUILD   := $(BUILD)/ffi
 # The library the bindings load at run time (they look for libcsock.so.$(MAJOR) by default).
 FFI_LIBRARY := $(abspath $(LIBOUT))/$(SONAME)
+# Prints the C layout of the header's types, which the bindings' tests compare with theirs
+# (built by the Makefile's rule for C programs).
+FFI_LAYOUT  := $(BUILD)/bindings/layout
+FFI_ENV      = CSOCK_LIBRARY=$(FFI_LIBRARY) CSOCK_LAYOUT=$(abspath $(FFI_LAYOUT))
 
 .PHONY: ffi-test luajit-test node-test go-test ruby-test
 
@@ -34,7 +38,7 @@ TEST_TARGETS += ffi-test
 # Lua module.
 LUAJIT_CDEF  := $(FFI_BUILD)/luajit/csock_cdef.lua
 LUAJIT_STUBS := $(wildcard bindings/luajit/cdef/*.h bindings/luajit/cdef/*/*.h)
-LUAJIT_ENV    = CSOCK_LIBRARY=$(FFI_LIBRARY) \
+LUAJIT_ENV    = $(FFI_ENV) \
   LUA_PATH='$(abspath bindings/luajit)/?.lua;$(abspath bindings/luajit/t)/?.lua;$(abspath $(dir $(LUAJIT_CDEF)))/?.lua;;'
 
 $(LUAJIT_CDEF): include/csock.h bindings/luajit/gen_cdef.lua $(LUAJIT_STUBS)
@@ -45,7 +49,7 @@ $(LUAJIT_CDEF): include/csock.h bindings/luajit/gen_cdef.lua $(LUAJIT_STUBS)
 	@rm -f $@.decls $@.macros
 	@mv -f $@.tmp $@
 
-luajit-test: lib $(LUAJIT_CDEF)
+luajit-test: lib $(LUAJIT_CDEF) $(FFI_LAYOUT)
 	$(LUAJIT_ENV) $(PROVE) --exec '$(LUAJIT)' bindings/luajit/t/*.t
 
 # Node.js: koffi comes from the npm registry, pinned by the committed lockfile. The stamp
@@ -58,17 +62,17 @@ $(NODE_STAMP): bindings/node/package.json bindings/node/package-lock.json
 	cd bindings/node && $(NPM) ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
-node-test: lib $(NODE_STAMP)
-	CSOCK_LIBRARY=$(FFI_LIBRARY) $(PROVE) --exec '$(NODE) --expose-gc --test-reporter=tap' \
+node-test: lib $(NODE_STAMP) $(FFI_LAYOUT)
+	$(FFI_ENV) $(PROVE) --exec '$(NODE) --expose-gc --test-reporter=tap' \
 	  bindings/node/test/*.test.js
 
 # Ruby: one process per test file, since audit hooks last as long as their process.
 RUBY_TESTS := $(wildcard bindings/ruby/test/test_*.rb)
 
-ruby-test: lib
+ruby-test: lib $(FFI_LAYOUT)
 	@set -e; for t in $(RUBY_TESTS); do \
 	  echo "$(RUBY) -Ibindings/ruby/lib $$t"; \
-	  CSOCK_LIBRARY=$(FFI_LIBRARY) $(RUBY) -Ibindings/ruby/lib $$t; \
+	  $(FFI_ENV) $(RUBY) -Ibindings/ruby/lib $$t; \
 	done
 
 # Go: cgo reads include/csock.h and links the library built here. Everything the go command
