@@ -63,7 +63,7 @@ func cstring(s string) *C.char {
 }
 
 // CreateConnection is csock_create_connection: socket.create_connection((host, port)). host ""
-// is loopback (Python's None). It returns the report of every address tried, also on failure,
+// is loopback (Python's None); port "" is EINVAL. It returns the report of every address tried, also on failure,
 // when the error is the last attempt's.
 func CreateConnection(host, port string, o *ConnectOptions) (*Socket, []Attempt, error) {
 	if o == nil {
@@ -76,7 +76,7 @@ func CreateConnection(host, port string, o *ConnectOptions) (*Socket, []Attempt,
 	// C memory: the options hold pointers, which may not point to Go memory.
 	attempts := (*C.csock_attempt)(C.calloc(C.size_t(capacity), C.size_t(unsafe.Sizeof(C.csock_attempt{}))))
 	defer C.free(unsafe.Pointer(attempts))
-	chost, cport := cstring(host), C.CString(port)
+	chost, cport := cstring(host), cstring(port)
 	csrc, csrcport := cstring(o.SourceHost), cstring(o.SourcePort)
 	for _, p := range []*C.char{chost, cport, csrc, csrcport} {
 		defer C.free(unsafe.Pointer(p))

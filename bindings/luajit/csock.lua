@@ -333,10 +333,13 @@ csock.create_connection = creating(function(host, port, options)
   options = options or {}
   local cap = options.max_attempts or 16
   local attempts = ffi.new("csock_attempt[?]", cap)
+  -- The strings the options point to stay referenced here until the call is over (a hook
+  -- written in Lua may run the garbage collector meanwhile).
+  local source_host, source_port = options.source_host, port_text(options.source_port)
   local opts = ffi.new("csock_connect_opts")
   opts.size = ffi.sizeof(opts)
-  opts.source_host = options.source_host
-  opts.source_port = port_text(options.source_port)
+  opts.source_host = source_host
+  opts.source_port = source_port
   opts.total_timeout_ms = options.total_timeout or 0
   opts.attempt_delay_ms = options.attempt_delay or 0
   opts.flags = options.nonblock and csock.const.SOCK_NONBLOCK or 0
@@ -345,6 +348,7 @@ csock.create_connection = creating(function(host, port, options)
   local out = closed_socket()
   local rc = lib.csock_create_connection(out, host, port_text(port), options.timeout or -1, opts)
   local ok, err, code = check(rc)
+  local _ = { source_host, source_port, attempts }
   if not ok then return nil, err, code, attempts_of(opts) end
   return out, attempts_of(opts)
 end)

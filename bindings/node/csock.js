@@ -95,7 +95,7 @@ for (const proto of PROTOTYPES) {
     fn[name] = lib.func(proto);
   } catch (err) {
     // A library older than this binding lacks the newest functions; has(name) tells.
-    if (!/not find|undefined symbol|cannot find/i.test(String(err.message))) throw err;
+    if (!/^Cannot find function/.test(String(err.message))) throw err;
   }
 }
 
