@@ -112,8 +112,10 @@ static void on_sigusr1(int sig) {
 struct blocked {
     const csock_socket *l;
     int raw;            /* 1: plain accept4 (the control), 0: csock_accept */
+    int flags;          /* csock_accept's flags */
     volatile pid_t tid; /* set by the thread before it blocks */
     int result, err;
+    int eintr_message; /* the thread's csock_last_error() names accept4 and EINTR */
     csock_socket out;
 };
 
@@ -124,7 +126,9 @@ static void *blocked_accept(void *arg) {
         b->result = accept4(b->l->fd, NULL, NULL, SOCK_CLOEXEC);
         b->err = errno;
     } else {
-        b->result = csock_accept(b->l, &b->out, NULL, NULL, 0);
+        b->result = csock_accept(b->l, &b->out, NULL, NULL, b->flags);
+        b->err = errno;
+        b->eintr_message = strstr(csock_last_error(), "accept4: EINTR") != NULL;
     }
     return NULL;
 }
@@ -372,6 +376,29 @@ int main(void) {
     accepted_ok(&b.out, &(csock_socket){-2, AF_INET, SOCK_STREAM, 0}, 0, "after EINTR");
     csock_close(&b.out);
     is_int(count_fds(), before, "after EINTR: nothing left behind");
+
+    /* CSOCK_EINTR: the interrupted accept returns -EINTR, so a handler's flag gets control. */
+    struct blocked interrupted = {.raw = 0, .flags = CSOCK_EINTR};
+    memset(&interrupted.out, 0x5a, sizeof interrupted.out);
+    before = count_fds();
+    interrupted_accept(&interrupted);
+    is_int(interrupted.result, -EINTR, "CSOCK_EINTR: csock_accept returns -EINTR");
+    is_int(interrupted.err, EINTR, "CSOCK_EINTR: errno is EINTR");
+    ok(interrupted.out.fd == 0x5a5a5a5a, "CSOCK_EINTR: out untouched");
+    is_int(count_fds(), before, "CSOCK_EINTR: nothing left behind");
+    ok(interrupted.eintr_message, "CSOCK_EINTR: the message names accept4 and EINTR");
+
+    /* CSOCK_EINTR with SOCK_NONBLOCK is accepted; any other bit still is not. */
+    {
+        struct sockaddr_in where;
+        csock_socket l = tcp_listener(SOCK_STREAM, CSOCK_DEFAULT, &where), got;
+        csock_set_blocking(&l, false);
+        is_int(csock_accept(&l, &got, NULL, NULL, SOCK_NONBLOCK | CSOCK_EINTR), -EAGAIN,
+               "SOCK_NONBLOCK | CSOCK_EINTR: accepted flags, -EAGAIN with nothing pending");
+        is_int(csock_accept(&l, &got, NULL, NULL, CSOCK_EINTR | SOCK_CLOEXEC), -EINVAL,
+               "CSOCK_EINTR | SOCK_CLOEXEC: -EINVAL");
+        csock_close(&l);
+    }
 
     return done_testing();
 }

@@ -62,15 +62,15 @@ enum fn {
     F_OPEN, F_SOCKETPAIR, F_ADOPT, F_FROMFD, F_DUP, F_ACCEPT, F_CLOSE, F_DETACH, F_SHUTDOWN,
     F_GET_INHERITABLE, F_SET_INHERITABLE, F_GET_BLOCKING, F_SET_BLOCKING, F_INSPECT,
     F_GETSOCKNAME, F_GETPEERNAME, F_FORMAT_ADDR, F_REPR, F_FAMILY_NAME, F_TYPE_NAME, F_CONSTANT,
-    F_LAST_ERROR, F_VERSION, F_AUDIT_ADD, F_LISTEN_FDS, F_COUNT
+    F_CONSTANT64, F_LAST_ERROR, F_VERSION, F_AUDIT_ADD, F_LISTEN_FDS, F_COUNT
 };
 static const char *const FN_NAMES[F_COUNT] = {
     "csock_open", "csock_socketpair", "csock_adopt", "csock_fromfd", "csock_dup", "csock_accept",
     "csock_close", "csock_detach", "csock_shutdown", "csock_get_inheritable",
     "csock_set_inheritable", "csock_get_blocking", "csock_set_blocking", "csock_inspect",
     "csock_getsockname", "csock_getpeername", "csock_format_addr", "csock_repr",
-    "csock_family_name", "csock_type_name", "csock_constant", "csock_last_error",
-    "csock_version", "csock_audit_add", "csock_listen_fds"};
+    "csock_family_name", "csock_type_name", "csock_constant", "csock_constant64",
+    "csock_last_error", "csock_version", "csock_audit_add", "csock_listen_fds"};
 
 static uint64_t seed;
 static long call_no, total_calls, total_violations;
@@ -921,16 +921,28 @@ static void op_constant(void) {
     } else {
         name = NULL;
     }
-    int null_value = chance(5), value, sentinel = any_int();
-    value = sentinel;
-    begin(F_CONSTANT, 0);
-    int r = csock_constant(name, null_value ? NULL : &value), err = errno;
-    settle(r, err, &value, &sentinel, sizeof value);
+    int null_value = chance(5), r, err;
+    if (rnd(2)) {
+        int value, sentinel = any_int();
+        value = sentinel;
+        begin(F_CONSTANT, 0);
+        r = csock_constant(name, null_value ? NULL : &value), err = errno;
+        settle(r, err, &value, &sentinel, sizeof value);
+        if (which == 0 && !null_value)
+            expect(r == 0 && value == expected, "%s gave %d, value %d", name, r, value);
+    } else {
+        int64_t value, sentinel = (int64_t)next64();
+        value = sentinel;
+        begin(F_CONSTANT64, 0);
+        r = csock_constant64(name, null_value ? NULL : &value), err = errno;
+        settle(r, err, &value, &sentinel, sizeof value);
+        if (which == 0 && !null_value)
+            expect(r == 0 && value == expected, "%s gave %d, value %lld", name, r,
+                   (long long)value);
+    }
     check_hooks(r, 0, 0);
     if (null_value || !name)
         expect_code(r, -EINVAL);
-    else if (which == 0)
-        expect(r == 0 && value == expected, "%s gave %d, value %d", name, r, value);
     else if (which == 1)
         expect_code(r, -ENOENT);
     check_fds();

@@ -35,6 +35,14 @@
 #define CSOCK_DEFAULT -1
 
 /**
+ * In the flags of a call that waits (`csock_accept`, `csock_connect`, ...): a signal that
+ * interrupts the call makes it return -EINTR, instead of resuming it with the time that is left.
+ * Bit 31 (`0x80000000`): Linux refuses it from user space in every flags argument csock forwards,
+ * and csock never passes it to the kernel.
+ */
+#define CSOCK_EINTR (-2147483647 - 1)
+
+/**
  * `csock_inspect()` flag: `O_NONBLOCK` is set on the descriptor.
  */
 #define CSOCK_INFO_NONBLOCK 1
@@ -182,6 +190,63 @@ int csock_listen_fds(struct csock_listen_fd *out, size_t cap, uint32_t flags);
 int csock_audit_add(csock_audit_hook hook, void *userdata);
 
 /**
+ * The name of an address family, as Python's `socket.AddressFamily` spells it: `"AF_INET"`,
+ * `"AF_NETLINK"` (for 16, also known as `AF_ROUTE`). Returns NULL for an unknown family. The
+ * string is static.
+ */
+const char *csock_family_name(int family);
+
+/**
+ * The name of a socket type, as Python's `socket.SocketKind` spells it: `"SOCK_STREAM"`.
+ * Flag bits (`SOCK_NONBLOCK`, `SOCK_CLOEXEC`) are ignored. Returns NULL for an unknown type.
+ * The string is static.
+ */
+const char *csock_type_name(int type);
+
+/**
+ * The value of a constant by its Python name, for callers that cannot read C headers, as an
+ * `int`.
+ *
+ * Knows every integer constant of Python's `socket` module on Linux under its Python name, with
+ * the same value: `AF_*`, `PF_*`, `SOCK_*`, `SHUT_*`, `SOL_*`, `SO_*`, `SCM_*`, `MSG_*`,
+ * `IPPROTO_*`, `IP_*`, `IPV6_*`, `TCP_*`, `INADDR_*`, `AI_*`, `NI_*`, `EAI_*`, `CAN_*`,
+ * `BTPROTO_*`, `HCI_*`, `NETLINK_*`, `TIPC_*`, `ALG_*`, `VMADDR_*`, `SOMAXCONN`, ... The table
+ * is the union of a Python built with Bluetooth support and one without: every public name of
+ * `_socket` whose value is an `int` and not a `bool` (so `AF_DECnet` is there, `has_ipv6` is
+ * not). Names are case-sensitive and matched whole.
+ *
+ * A value above `INT_MAX` is written as its 32-bit pattern, as C code stores it in an `int`
+ * (`CAN_EFF_FLAG` is `(int)0x80000000`, `INADDR_NONE` is -1); `csock_constant64()` gives the
+ * exact value.
+ *
+ * The lookup is a perfect hash built at compile time: the name's length, a hash of it read 8
+ * bytes at a time, two table reads and one comparison with the one name that can match. It
+ * neither allocates nor locks nor initialises anything at run time, and does the same work
+ * wherever the name sits in the table; a miss does the same, then records the message.
+ *
+ * Returns 0 and writes `*value`; -ENOENT for an unknown name, with the message naming it
+ * (`csock_constant("AF_NOPE"): no constant of that name: ENOENT: ...`, a name longer than 64
+ * bytes cut off); -EINVAL for a NULL pointer. On failure `*value` is untouched.
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string; `value` is NULL or writable.
+ */
+int csock_constant(const char *name, int *value);
+
+/**
+ * The exact value of a constant by its Python name, as an `int64_t`: the same table and
+ * lookup as `csock_constant()`, with Python's value also where it does not fit an `int`
+ * (`CAN_EFF_FLAG` is 0x80000000, `INADDR_NONE` 0xffffffff, `EAI_AGAIN` -3).
+ *
+ * Returns 0 and writes `*value`; -ENOENT for an unknown name (the message names it); -EINVAL
+ * for a NULL pointer. On failure `*value` is untouched.
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string; `value` is NULL or writable.
+ */
+int csock_constant64(const char *name, int64_t *value);
+
+/**
  * Creates a socket, like Python's `socket.socket(family, type, proto)`.
  *
  * `CSOCK_DEFAULT` (-1) selects CPython's defaults: `AF_INET`, `SOCK_STREAM`, protocol 0. The
@@ -274,14 +339,17 @@ int csock_socketpair(struct csock_socket *pair, int family, int type, int proto)
  * Accepts a connection, like `socket.accept()`.
  *
  * Uses `accept4(..., SOCK_CLOEXEC | flags)`, so the new socket is never inheritable; `flags`
- * may hold `SOCK_NONBLOCK` and nothing else (-EINVAL, without a system call). Retried when
- * interrupted (`EINTR`). The new socket records the listener's family, type and protocol.
+ * may hold `SOCK_NONBLOCK` and `CSOCK_EINTR` and nothing else (-EINVAL, without a system call).
+ * Retried when interrupted (`EINTR`), unless `flags` holds `CSOCK_EINTR`: then a signal returns
+ * -EINTR, so that a handler that only sets a flag gets control back. The new socket records the
+ * listener's family, type and protocol.
  * `addr` and `addrlen` work as with `accept(2)`: both may be NULL; otherwise `*addrlen` is the
  * size of `addr` on entry, the address is truncated to it, and on return `*addrlen` holds the
  * address's real length.
  *
  * Returns 0 and fills `*out`, or -errno (-EAGAIN on a non-blocking listener with no pending
- * connection, -EBADF, -EINVAL, ...) with `*out`, `*addr` and `*addrlen` untouched.
+ * connection, -EINTR with `CSOCK_EINTR`, -EBADF, -EINVAL, ...) with `*out`, `*addr` and
+ * `*addrlen` untouched.
  *
  * # Safety
  * `listener` and `out` are NULL or valid; `addr` is NULL or writable for `*addrlen` bytes;
@@ -455,35 +523,6 @@ int csock_format_addr(const struct sockaddr *addr,
  * `sock` is NULL or valid; `buf` is NULL or writable for `size` bytes.
  */
 int csock_repr(const struct csock_socket *sock, char *buf, size_t size);
-
-/**
- * The name of an address family, as Python's `socket.AddressFamily` spells it: `"AF_INET"`,
- * `"AF_NETLINK"` (for 16, also known as `AF_ROUTE`). Returns NULL for an unknown family. The
- * string is static.
- */
-const char *csock_family_name(int family);
-
-/**
- * The name of a socket type, as Python's `socket.SocketKind` spells it: `"SOCK_STREAM"`.
- * Flag bits (`SOCK_NONBLOCK`, `SOCK_CLOEXEC`) are ignored. Returns NULL for an unknown type.
- * The string is static.
- */
-const char *csock_type_name(int type);
-
-/**
- * The value of a constant by its Python name, for callers that cannot read C headers.
- *
- * Knows every `AF_*`, `SOCK_*`, `SHUT_*`, `SOL_*`, `IPPROTO_*` and `CAN_*` name that Python's
- * `socket` module defines on Linux, with the same values (`"SOCK_NONBLOCK"`, `"CAN_ISOTP"`,
- * `"SHUT_RDWR"`). A value wider than `int` keeps its 32-bit pattern (`CAN_EFF_FLAG` is
- * `(int)0x80000000`).
- *
- * Returns 0 and writes `*value`, -ENOENT for an unknown name, -EINVAL for a NULL pointer.
- *
- * # Safety
- * `name` is NULL or a NUL-terminated string; `value` is NULL or writable.
- */
-int csock_constant(const char *name, int *value);
 
 /**
  * This thread's last failure message, `""` if no csock call has failed on this thread.

@@ -13,6 +13,7 @@ use crate::audit::{self, Event};
 use crate::error::{Error, Result};
 use crate::socket::{TypeFlags, csock_socket};
 use crate::sys::{self, Fd, RawFd};
+use crate::wait::Signals;
 
 /// What this process has learnt about the kernel's support for `SOCK_CLOEXEC` in a type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,19 +237,20 @@ pub struct Address {
     pub len: socklen_t,
 }
 
-/// `socket.accept()`: `accept4(SOCK_CLOEXEC | flags)`, retried on `EINTR`. `flags` may hold
-/// `SOCK_NONBLOCK` only. The new socket records the listener's family, type and protocol.
+/// `socket.accept()`: `accept4(SOCK_CLOEXEC | flags)`, retried on `EINTR` unless `flags` holds
+/// `CSOCK_EINTR`. `flags` may hold `SOCK_NONBLOCK` and `CSOCK_EINTR` only. The new socket records
+/// the listener's family, type and protocol.
 pub fn accept(listener: &csock_socket, flags: c_int) -> Result<(csock_socket, Address)> {
     let fd = crate::lifecycle::live(listener)?;
+    let (signals, flags) = Signals::from_flags(flags);
     if flags & !libc::SOCK_NONBLOCK != 0 {
-        return Err(Error::new(libc::EINVAL, "flags other than SOCK_NONBLOCK"));
+        return Err(Error::new(
+            libc::EINVAL,
+            "flags other than SOCK_NONBLOCK and CSOCK_EINTR",
+        ));
     }
-    let (conn, storage, len) = loop {
-        match sys::accept4(fd, flags | libc::SOCK_CLOEXEC) {
-            Err(sys::Errno(libc::EINTR)) => continue,
-            other => break other.map_err(Error::at("accept4"))?,
-        }
-    };
+    let (conn, storage, len) =
+        signals.call("accept4", || sys::accept4(fd, flags | libc::SOCK_CLOEXEC))?;
     let (family, ty, proto) = (listener.family, listener.r#type, listener.proto);
     audit::check(&Event::socket_new(conn.raw(), family, ty, proto))?;
     Ok((

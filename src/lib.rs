@@ -9,8 +9,8 @@
 //! The core modules hold the policy: [`create`] (defaults, atomic close-on-exec and its
 //! fallback), [`adopt`] (validation and detection of existing descriptors), [`lifecycle`]
 //! (close, detach, shutdown, blocking and inheritance), [`audit`] (the `socket.__new__` hooks),
-//! [`activation`] (systemd's `LISTEN_FDS`), [`addr`] (address text), [`names`] (constants) and
-//! [`error`] (errno, messages). Only [`sys`] calls libc; only [`ffi`] touches raw pointers.
+//! [`activation`] (systemd's `LISTEN_FDS`), [`addr`] (address text), [`names`] (constants),
+//! [`wait`] (timeouts and signals, for every call that waits) and [`error`] (errno, messages). Only [`sys`] calls libc; only [`ffi`] touches raw pointers.
 //! [`sys::rt`] holds what replaces Rust's std runtime: descriptor ownership, the panic handler,
 //! the per-thread message and the heap objects csock keeps.
 
@@ -40,3 +40,4 @@ pub mod lifecycle;
 pub mod names;
 pub mod socket;
 pub mod sys;
+pub mod wait;

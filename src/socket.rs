@@ -5,6 +5,12 @@ use libc::{c_char, c_int};
 /// `-1`: as a family, type or protocol, "the default" when creating and "detect it" when adopting.
 pub const CSOCK_DEFAULT: c_int = -1;
 
+/// In the flags of a call that waits (`csock_accept`, `csock_connect`, ...): a signal that
+/// interrupts the call makes it return -EINTR, instead of resuming it with the time that is left.
+/// Bit 31 (`0x80000000`): Linux refuses it from user space in every flags argument csock forwards,
+/// and csock never passes it to the kernel.
+pub const CSOCK_EINTR: c_int = -0x7fff_ffff - 1;
+
 /// `csock_inspect()` flag: `O_NONBLOCK` is set on the descriptor.
 pub const CSOCK_INFO_NONBLOCK: u32 = 0x1;
 /// `csock_inspect()` flag: `FD_CLOEXEC` is set (the descriptor is not inheritable).

@@ -23,7 +23,7 @@ __all__ = [
     "csock_socket", "csock_info", "csock_listen_fd", "csock_audit_hook", "sockaddr_storage",
     "Library", "load", "Socket", "Info",
     "adopt", "fromfd", "socketpair", "inspect", "listen_fds", "audit_add", "format_addr",
-    "family_name", "type_name", "constant", "last_error", "version",
+    "family_name", "type_name", "constant", "constant64", "last_error", "version",
 ]
 
 #: ``CSOCK_DEFAULT``: "the default" when creating, "detect it" when adopting.
@@ -100,6 +100,7 @@ PROTOTYPES = {
     "csock_family_name": (ctypes.c_char_p, [c_int]),
     "csock_type_name": (ctypes.c_char_p, [c_int]),
     "csock_constant": (c_int, [ctypes.c_char_p, c_int_p]),
+    "csock_constant64": (c_int, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int64)]),
     "csock_audit_add": (c_int, [csock_audit_hook, ctypes.c_void_p]),
     "csock_listen_fds": (c_int, [ctypes.POINTER(csock_listen_fd), ctypes.c_size_t,
                                  ctypes.c_uint32]),
@@ -405,6 +406,15 @@ def constant(name, *, lib=None):
     lib = _lib(lib)
     value = c_int(0)
     lib.check(lib.csock_constant(name.encode(), ctypes.byref(value)))
+    return value.value
+
+
+def constant64(name, *, lib=None):
+    """``csock_constant64``: the exact value of a Python-named constant (``CAN_EFF_FLAG`` is
+    ``0x80000000``); ``OSError(ENOENT)`` if unknown."""
+    lib = _lib(lib)
+    value = ctypes.c_int64(0)
+    lib.check(lib.csock_constant64(name.encode(), ctypes.byref(value)))
     return value.value
 
 

@@ -12,11 +12,13 @@ use crate::socket::csock_socket;
 
 mod activation;
 mod audit;
+mod names;
 mod socket;
 mod text;
 
 pub use activation::*;
 pub use audit::*;
+pub use names::*;
 pub use socket::*;
 pub use text::*;
 

@@ -171,14 +171,17 @@ pub unsafe extern "C" fn csock_socketpair(
 /// Accepts a connection, like `socket.accept()`.
 ///
 /// Uses `accept4(..., SOCK_CLOEXEC | flags)`, so the new socket is never inheritable; `flags`
-/// may hold `SOCK_NONBLOCK` and nothing else (-EINVAL, without a system call). Retried when
-/// interrupted (`EINTR`). The new socket records the listener's family, type and protocol.
+/// may hold `SOCK_NONBLOCK` and `CSOCK_EINTR` and nothing else (-EINVAL, without a system call).
+/// Retried when interrupted (`EINTR`), unless `flags` holds `CSOCK_EINTR`: then a signal returns
+/// -EINTR, so that a handler that only sets a flag gets control back. The new socket records the
+/// listener's family, type and protocol.
 /// `addr` and `addrlen` work as with `accept(2)`: both may be NULL; otherwise `*addrlen` is the
 /// size of `addr` on entry, the address is truncated to it, and on return `*addrlen` holds the
 /// address's real length.
 ///
 /// Returns 0 and fills `*out`, or -errno (-EAGAIN on a non-blocking listener with no pending
-/// connection, -EBADF, -EINVAL, ...) with `*out`, `*addr` and `*addrlen` untouched.
+/// connection, -EINTR with `CSOCK_EINTR`, -EBADF, -EINVAL, ...) with `*out`, `*addr` and
+/// `*addrlen` untouched.
 ///
 /// # Safety
 /// `listener` and `out` are NULL or valid; `addr` is NULL or writable for `*addrlen` bytes;

@@ -1,13 +1,13 @@
-//! Addresses, text, names, constants, errors and version.
+//! Addresses, text, errors and version.
 
 use core::ffi::{CStr, c_char};
 
 use libc::{c_int, sockaddr, sockaddr_storage, socklen_t};
 
 use super::{arg, arg_mut, c_call, fd_of, text_buf};
+use crate::addr;
 use crate::error::{self, Error, Result};
 use crate::socket::csock_socket;
-use crate::{addr, names};
 
 /// # Safety
 /// Pointers are NULL or valid, as for `csock_getsockname`.
@@ -153,56 +153,6 @@ pub unsafe extern "C" fn csock_repr(
             Ok(addr::repr(sock, &mut text_buf(buf, size)?))
         },
         "csock_repr(size={size})"
-    )
-}
-
-fn static_name(name: Option<&'static CStr>) -> *const c_char {
-    name.map_or(core::ptr::null(), CStr::as_ptr)
-}
-
-/// The name of an address family, as Python's `socket.AddressFamily` spells it: `"AF_INET"`,
-/// `"AF_NETLINK"` (for 16, also known as `AF_ROUTE`). Returns NULL for an unknown family. The
-/// string is static.
-#[unsafe(no_mangle)]
-pub extern "C" fn csock_family_name(family: c_int) -> *const c_char {
-    static_name(names::family_name(family))
-}
-
-/// The name of a socket type, as Python's `socket.SocketKind` spells it: `"SOCK_STREAM"`.
-/// Flag bits (`SOCK_NONBLOCK`, `SOCK_CLOEXEC`) are ignored. Returns NULL for an unknown type.
-/// The string is static.
-#[unsafe(no_mangle)]
-pub extern "C" fn csock_type_name(r#type: c_int) -> *const c_char {
-    static_name(names::type_name(r#type))
-}
-
-/// The value of a constant by its Python name, for callers that cannot read C headers.
-///
-/// Knows every `AF_*`, `SOCK_*`, `SHUT_*`, `SOL_*`, `IPPROTO_*` and `CAN_*` name that Python's
-/// `socket` module defines on Linux, with the same values (`"SOCK_NONBLOCK"`, `"CAN_ISOTP"`,
-/// `"SHUT_RDWR"`). A value wider than `int` keeps its 32-bit pattern (`CAN_EFF_FLAG` is
-/// `(int)0x80000000`).
-///
-/// Returns 0 and writes `*value`, -ENOENT for an unknown name, -EINVAL for a NULL pointer.
-///
-/// # Safety
-/// `name` is NULL or a NUL-terminated string; `value` is NULL or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn csock_constant(name: *const c_char, value: *mut c_int) -> c_int {
-    c_call!(
-        {
-            // SAFETY: `value` is NULL or valid, per the contract.
-            let value = unsafe { arg_mut(value, "value is NULL") }?;
-            if name.is_null() {
-                return Err(Error::new(libc::EINVAL, "name is NULL"));
-            }
-            // SAFETY: `name` is a non-NULL, NUL-terminated string, per the contract.
-            let name = unsafe { CStr::from_ptr(name) };
-            *value = names::constant(name.to_bytes())
-                .ok_or(Error::new(libc::ENOENT, "no constant of that name"))?;
-            Ok(())
-        },
-        "csock_constant"
     )
 }
 

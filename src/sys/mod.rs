@@ -179,6 +179,30 @@ pub fn shutdown(fd: RawFd, how: c_int) -> SysResult<()> {
     check(unsafe { libc::shutdown(fd, how) }).map(drop)
 }
 
+/// `poll(2)` on one descriptor; returns the events that happened (0 when the time ran out).
+/// `timeout_ms` as for poll: negative waits without limit.
+pub fn poll_one(fd: RawFd, events: libc::c_short, timeout_ms: c_int) -> SysResult<libc::c_short> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: `pfd` is one valid pollfd.
+    let n = check(unsafe { libc::poll(&mut pfd, 1, timeout_ms) })?;
+    Ok(if n == 0 { 0 } else { pfd.revents })
+}
+
+/// `clock_gettime(CLOCK_MONOTONIC)` in milliseconds.
+pub fn monotonic_ms() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is valid for writes; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
+}
+
 /// Sets this thread's `errno`.
 pub fn set_errno(code: Errno) {
     // SAFETY: __errno_location returns this thread's errno, valid for the thread's lifetime.

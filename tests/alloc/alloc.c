@@ -131,6 +131,7 @@ int main(void) {
     socklen_t len;
     char text[256];
     int value;
+    int64_t value64;
 
     NO_ALLOCATIONS("csock_open + csock_close, AF_INET", {
         expect(csock_open(&s, AF_INET, SOCK_STREAM, 0), 0);
@@ -195,8 +196,9 @@ int main(void) {
     NO_ALLOCATIONS("csock_format_addr, IPv6 with scope", {
         expect(csock_format_addr((struct sockaddr *)&in6, sizeof in6, 0, text, sizeof text), 12);
     });
-    NO_ALLOCATIONS("csock_constant, csock_family_name, csock_type_name, csock_version", {
+    NO_ALLOCATIONS("csock_constant(64), csock_family_name, csock_type_name, csock_version", {
         expect(csock_constant("SOCK_NONBLOCK", &value), 0);
+        expect(csock_constant64("CAN_EFF_FLAG", &value64), 0);
         expect(csock_family_name(AF_INET6) != NULL, 1);
         expect(csock_type_name(SOCK_DGRAM) != NULL, 1);
         expect(csock_version() != NULL, 1);
@@ -243,8 +245,9 @@ int main(void) {
         expect(csock_open(&t, AF_INET, 999, 0), -EINVAL);
         expect(strstr(csock_last_error(), "EINVAL") != NULL, 1);
     });
-    NO_ALLOCATIONS("failures: csock_constant of an unknown name, csock_shutdown with a bad how", {
+    NO_ALLOCATIONS("failures: csock_constant(64) of an unknown name, csock_shutdown, a bad how", {
         expect(csock_constant("NO_SUCH_NAME", &value), -ENOENT);
+        expect(csock_constant64("NO_SUCH_NAME", &value64), -ENOENT);
         expect(csock_shutdown(&s, 42), -EINVAL);
     });
     csock_socket closed = s;

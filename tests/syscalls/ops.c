@@ -163,8 +163,10 @@ static void steady_state(void) {
     end();
     begin("csock_family_name, csock_constant, csock_version", "");
     int value;
+    int64_t value64;
     expect(csock_family_name(AF_INET) != NULL, 1);
     expect(csock_constant("SOCK_STREAM", &value), 0);
+    expect(csock_constant64("INADDR_NONE", &value64), 0);
     expect(csock_version() != NULL, 1);
     end();
     begin("csock_last_error", "");
