@@ -1,5 +1,3 @@
-//go:build !csock_no_constant64
-
 package csock
 
 /*

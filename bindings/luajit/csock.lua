@@ -261,20 +261,12 @@ function csock.type_name(type)
 end
 
 --- csock_constant64(name): the exact value of a constant of Python's socket module, as a Lua
--- number (exact: every value fits 53 bits); nil, message, ENOENT for an unknown name. A
--- library without csock_constant64 answers through csock_constant, whose values above INT_MAX
--- are 32-bit patterns.
+-- number (exact: every value fits 53 bits); nil, message, ENOENT for an unknown name.
 function csock.constant(name)
-  if csock.has("csock_constant64") then
-    local value = ffi.new("int64_t[1]")
-    local ok, err, code = check(lib.csock_constant64(name, value))
-    if not ok then return nil, err, code end
-    return tonumber(value[0])
-  end
-  local value = ffi.new("int[1]")
-  local ok, err, code = check(lib.csock_constant(name, value))
+  local value = ffi.new("int64_t[1]")
+  local ok, err, code = check(lib.csock_constant64(name, value))
   if not ok then return nil, err, code end
-  return value[0]
+  return tonumber(value[0])
 end
 
 --- csock.const.NAME: csock.constant(NAME), looked up once; an unknown name is an error.

@@ -76,7 +76,6 @@ const PROTOTYPES = [
   'int csock_repr(const csock_socket *sock, uint8_t *buf, size_t size)',
   'const char *csock_family_name(int family)',
   'const char *csock_type_name(int type)',
-  'int csock_constant(const char *name, _Out_ int *value)',
   'int csock_constant64(const char *name, _Out_ int64_t *value)',
   'int csock_audit_add(csock_audit_hook *hook, void *userdata)',
   'int csock_create_connection(_Out_ csock_socket *out, const char *host, const char *port, ' +
@@ -295,17 +294,12 @@ function typeName(type) { return fn.csock_type_name(type); }
 
 /**
  * csock_constant64: the exact value of a constant of Python's socket module, by name (a
- * Number: every value fits 53 bits); throws CsockError ENOENT for an unknown name. A library
- * without csock_constant64 answers through csock_constant (32-bit patterns above INT_MAX).
+ * Number: every value fits 53 bits); throws CsockError ENOENT for an unknown name.
  */
 function constant(name) {
   const value = [0];
-  if (has('csock_constant64')) {
-    call('csock_constant64', name, value);
-    return Number(value[0]);
-  }
-  call('csock_constant', name, value);
-  return value[0];
+  call('csock_constant64', name, value);
+  return Number(value[0]);
 }
 
 /** constants.NAME: constant(NAME), looked up once; an unknown name throws. */

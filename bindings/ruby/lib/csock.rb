@@ -66,7 +66,6 @@ module Csock
       "int csock_repr(const csock_socket *sock, char *buf, size_t size)",
       "const char *csock_family_name(int family)",
       "const char *csock_type_name(int type)",
-      "int csock_constant(const char *name, int *value)",
       "int csock_constant64(const char *name, int64_t *value)",
       "int csock_audit_add(void *hook, void *userdata)",
       "int csock_create_connection(csock_socket *out, const char *host, const char *port, " \
@@ -319,18 +318,11 @@ module Csock
   end
 
   # csock_constant64: the exact value of a constant of Python's socket module, by name;
-  # Errno::ENOENT for an unknown name. A library without csock_constant64 answers through
-  # csock_constant, whose values above INT_MAX are 32-bit patterns.
+  # Errno::ENOENT for an unknown name.
   def self.constant(name)
-    if has?("csock_constant64")
-      value = [0].pack("q")
-      check(Lib.csock_constant64(name.to_s, value))
-      value.unpack1("q")
-    else
-      value = [0].pack("i")
-      check(Lib.csock_constant(name.to_s, value))
-      value.unpack1("i")
-    end
+    value = [0].pack("q")
+    check(Lib.csock_constant64(name.to_s, value))
+    value.unpack1("q")
   end
 
   # Csock::SOCK_STREAM and every other name csock knows, looked up once; an unknown name is
