@@ -25,6 +25,11 @@
 
 
 /**
+ * The most bytes of a caller's string that a message shows.
+ */
+#define TEXT_LIMIT 64
+
+/**
  * The errno values the table knows: `0 .. ERRNO_COUNT`.
  */
 #define ERRNO_COUNT 134

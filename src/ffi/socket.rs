@@ -40,8 +40,7 @@ pub unsafe extern "C" fn csock_open(
             // SAFETY: `out` is NULL or valid, per this function's contract.
             unsafe { write_out(out, "out is NULL", || create::open(family, r#type, proto)) }
         },
-        "csock_open(family={family}, type={}, proto={proto})",
-        r#type
+        csock_open(family = family, type = r#type, proto = proto)
     )
 }
 
@@ -78,7 +77,7 @@ pub unsafe extern "C" fn csock_adopt(
                 })
             }
         },
-        "csock_adopt(fd={fd})"
+        csock_adopt(fd = fd)
     )
 }
 
@@ -110,7 +109,7 @@ pub unsafe extern "C" fn csock_fromfd(
                 })
             }
         },
-        "csock_fromfd(fd={fd})"
+        csock_fromfd(fd = fd)
     )
 }
 
@@ -132,8 +131,7 @@ pub unsafe extern "C" fn csock_dup(out: *mut csock_socket, sock: *const csock_so
             Ok(())
         },
         // SAFETY: as above.
-        "csock_dup(fd={})",
-        unsafe { fd_of(sock) }
+        csock_dup(fd = unsafe { fd_of(sock) })
     )
 }
 
@@ -163,8 +161,7 @@ pub unsafe extern "C" fn csock_socketpair(
             *pair = create::socketpair(family, r#type, proto)?;
             Ok(())
         },
-        "csock_socketpair(family={family}, type={}, proto={proto})",
-        r#type
+        csock_socketpair(family = family, type = r#type, proto = proto)
     )
 }
 
@@ -221,8 +218,7 @@ pub unsafe extern "C" fn csock_accept(
             Ok(())
         },
         // SAFETY: as above.
-        "csock_accept(fd={}, flags={flags})",
-        unsafe { fd_of(listener) }
+        csock_accept(fd = unsafe { fd_of(listener) }, flags = flags)
     )
 }
 
@@ -246,7 +242,7 @@ pub unsafe extern "C" fn csock_close(sock: *mut csock_socket) -> c_int {
             // SAFETY: as above.
             lifecycle::close(unsafe { arg_mut(sock, "sock is NULL") }?)
         },
-        "csock_close(fd={fd})"
+        csock_close(fd = fd)
     )
 }
 
@@ -264,7 +260,7 @@ pub unsafe extern "C" fn csock_detach(sock: *mut csock_socket) -> c_int {
             // SAFETY: `sock` is NULL or valid, per this function's contract.
             lifecycle::detach(unsafe { arg_mut(sock, "sock is NULL") }?)
         },
-        "csock_detach"
+        csock_detach()
     )
 }
 
@@ -279,7 +275,7 @@ pub unsafe extern "C" fn csock_detach(sock: *mut csock_socket) -> c_int {
 pub unsafe extern "C" fn csock_shutdown(sock: *const csock_socket, how: c_int) -> c_int {
     // SAFETY: `sock` is NULL or valid, per this function's contract.
     unsafe {
-        sock_call("csock_shutdown", sock, format_args!(", how={how}"), |s| {
+        sock_call("csock_shutdown", sock, &[(", how=", how.into())], |s| {
             lifecycle::shutdown(s, how)
         })
     }
@@ -295,14 +291,7 @@ pub unsafe extern "C" fn csock_shutdown(sock: *const csock_socket, how: c_int) -
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn csock_get_inheritable(sock: *const csock_socket) -> c_int {
     // SAFETY: `sock` is NULL or valid, per this function's contract.
-    unsafe {
-        sock_call(
-            "csock_get_inheritable",
-            sock,
-            format_args!(""),
-            lifecycle::inheritable,
-        )
-    }
+    unsafe { sock_call("csock_get_inheritable", sock, &[], lifecycle::inheritable) }
 }
 
 /// Makes the socket inheritable or not, like `socket.set_inheritable()`, with one
@@ -320,7 +309,7 @@ pub unsafe extern "C" fn csock_set_inheritable(
         sock_call(
             "csock_set_inheritable",
             sock,
-            format_args!(", inheritable={inheritable}"),
+            &[(", inheritable=", inheritable.into())],
             |s| lifecycle::set_inheritable(s, inheritable),
         )
     }
@@ -336,14 +325,7 @@ pub unsafe extern "C" fn csock_set_inheritable(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn csock_get_blocking(sock: *const csock_socket) -> c_int {
     // SAFETY: `sock` is NULL or valid, per this function's contract.
-    unsafe {
-        sock_call(
-            "csock_get_blocking",
-            sock,
-            format_args!(""),
-            lifecycle::blocking,
-        )
-    }
+    unsafe { sock_call("csock_get_blocking", sock, &[], lifecycle::blocking) }
 }
 
 /// Sets blocking or non-blocking mode, like `socket.setblocking()`, with one `ioctl(FIONBIO)`.
@@ -358,7 +340,7 @@ pub unsafe extern "C" fn csock_set_blocking(sock: *const csock_socket, blocking:
         sock_call(
             "csock_set_blocking",
             sock,
-            format_args!(", blocking={blocking}"),
+            &[(", blocking=", blocking.into())],
             |s| lifecycle::set_blocking(s, blocking),
         )
     }
@@ -380,6 +362,6 @@ pub unsafe extern "C" fn csock_inspect(fd: c_int, info: *mut crate::socket::csoc
             // SAFETY: `info` is NULL or valid, per this function's contract.
             unsafe { write_out(info, "info is NULL", || adopt::inspect(fd)) }
         },
-        "csock_inspect(fd={fd})"
+        csock_inspect(fd = fd)
     )
 }

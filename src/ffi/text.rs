@@ -53,8 +53,7 @@ pub unsafe extern "C" fn csock_getsockname(
             unsafe { address_into(sock, addr, len, addr::local_address) }
         },
         // SAFETY: as above.
-        "csock_getsockname(fd={})",
-        unsafe { fd_of(sock) }
+        csock_getsockname(fd = unsafe { fd_of(sock) })
     )
 }
 
@@ -75,8 +74,7 @@ pub unsafe extern "C" fn csock_getpeername(
             unsafe { address_into(sock, addr, len, addr::peer_address) }
         },
         // SAFETY: as above.
-        "csock_getpeername(fd={})",
-        unsafe { fd_of(sock) }
+        csock_getpeername(fd = unsafe { fd_of(sock) })
     )
 }
 
@@ -124,7 +122,7 @@ pub unsafe extern "C" fn csock_format_addr(
             let mut buf = text_buf(buf, size)?;
             Ok(addr::format_addr(bytes, proto, &mut buf))
         },
-        "csock_format_addr(len={len}, size={size})"
+        csock_format_addr(len = len, size = size)
     )
 }
 
@@ -152,7 +150,7 @@ pub unsafe extern "C" fn csock_repr(
             let sock = unsafe { arg(sock, "sock is NULL") }?;
             Ok(addr::repr(sock, &mut text_buf(buf, size)?))
         },
-        "csock_repr(size={size})"
+        csock_repr(size = size)
     )
 }
 
