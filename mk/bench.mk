@@ -17,9 +17,9 @@ TEST_TARGETS += syscall-test alloc-test
 $(BUILD)/tests/alloc/alloc: c-tests/tap.h
 
 bench: lib $(BUILD)/bench/bench
-	$(CARGO) build --release --quiet --features bench --example socket2_peer
+	$(CARGO) build --release --quiet --manifest-path bench/socket2_peer/Cargo.toml
 	@PYTHON=$(PYTHON) $(BUILD)/bench/bench $(BENCH_ROUNDS)
-	@$(RUSTOUT)/examples/socket2_peer $(BENCH_ROUNDS)
+	@$(CARGO_TARGET_DIR)/release/socket2_peer $(BENCH_ROUNDS)
 
 syscall-test: lib $(BUILD)/tests/syscalls/ops
 	CSOCK_SYSCALL_OPS=$(BUILD)/tests/syscalls/ops STRACE=$(STRACE) \

@@ -178,7 +178,7 @@ pub enum Arg<'a> {
 }
 
 /// The most bytes of a caller's string that a message shows.
-pub const TEXT_LIMIT: usize = 64;
+pub(crate) const TEXT_LIMIT: usize = 64;
 
 impl From<c_int> for Arg<'_> {
     fn from(value: c_int) -> Self {

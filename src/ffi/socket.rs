@@ -20,7 +20,7 @@ use crate::{adopt, create, lifecycle, sys};
 /// (-EAFNOSUPPORT, -EINVAL, -EPROTONOSUPPORT, -EMFILE, ...). On failure `*out` is untouched.
 ///
 /// ```c
-/// csock_socket s;
+/// csock_socket s = CSOCK_SOCKET_INIT;
 /// if (csock_open(&s, CSOCK_DEFAULT, SOCK_STREAM | SOCK_NONBLOCK, CSOCK_DEFAULT) < 0)
 ///     fprintf(stderr, "%s\n", csock_last_error());
 /// // s.family == AF_INET, s.type == SOCK_STREAM, s.proto == 0
@@ -266,8 +266,11 @@ pub unsafe extern "C" fn csock_detach(sock: *mut csock_socket) -> c_int {
 
 /// Shuts down one or both directions, like `socket.shutdown(how)`.
 ///
-/// `how` is `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`; anything else gives -EINVAL without a system
-/// call. Returns 0 or -errno (-EBADF for a closed socket, -ENOTCONN, ...).
+/// `how` is `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`. One `shutdown(2)` call; async-signal-safe.
+///
+/// Returns 0, or -errno: -EINVAL for a NULL `sock` or any other `how` (no system call), -EBADF
+/// for a closed socket (no system call), or shutdown's error (-ENOTCONN when not connected,
+/// -EBADF or -ENOTSOCK for a descriptor closed or replaced behind csock's back).
 ///
 /// # Safety
 /// `sock` is NULL or valid.
@@ -283,8 +286,11 @@ pub unsafe extern "C" fn csock_shutdown(sock: *const csock_socket, how: c_int) -
 
 /// Whether the socket would be inherited by a child program, like `socket.get_inheritable()`.
 ///
-/// Read from the kernel (`FD_CLOEXEC`) each time. Returns 1 (inheritable), 0 (not
-/// inheritable, the default for every socket csock creates) or -errno.
+/// Read from the kernel with one `fcntl(F_GETFD)` each time; async-signal-safe.
+///
+/// Returns 1 (inheritable), 0 (not inheritable, the default for every socket csock creates),
+/// or -errno: -EINVAL for a NULL `sock`, -EBADF for a closed socket (no system call) or for a
+/// descriptor closed behind csock's back.
 ///
 /// # Safety
 /// `sock` is NULL or valid.
@@ -295,7 +301,10 @@ pub unsafe extern "C" fn csock_get_inheritable(sock: *const csock_socket) -> c_i
 }
 
 /// Makes the socket inheritable or not, like `socket.set_inheritable()`, with one
-/// `ioctl(FIONCLEX / FIOCLEX)`. Returns 0 or -errno.
+/// `ioctl(FIONCLEX / FIOCLEX)`; async-signal-safe. Nothing in `*sock` changes.
+///
+/// Returns 0, or -errno: -EINVAL for a NULL `sock`, -EBADF for a closed socket (no system call)
+/// or for a descriptor closed behind csock's back.
 ///
 /// # Safety
 /// `sock` is NULL or valid.
@@ -317,8 +326,10 @@ pub unsafe extern "C" fn csock_set_inheritable(
 
 /// Whether the socket is in blocking mode, like `socket.getblocking()`.
 ///
-/// Read from the kernel (`O_NONBLOCK`) each time. Returns 1 (blocking), 0 (non-blocking) or
-/// -errno.
+/// Read from the kernel with one `fcntl(F_GETFL)` (`O_NONBLOCK`) each time; async-signal-safe.
+///
+/// Returns 1 (blocking), 0 (non-blocking), or -errno: -EINVAL for a NULL `sock`, -EBADF for a
+/// closed socket (no system call) or for a descriptor closed behind csock's back.
 ///
 /// # Safety
 /// `sock` is NULL or valid.
@@ -328,8 +339,12 @@ pub unsafe extern "C" fn csock_get_blocking(sock: *const csock_socket) -> c_int 
     unsafe { sock_call("csock_get_blocking", sock, &[], lifecycle::blocking) }
 }
 
-/// Sets blocking or non-blocking mode, like `socket.setblocking()`, with one `ioctl(FIONBIO)`.
-/// Returns 0 or -errno.
+/// Sets blocking or non-blocking mode, like `socket.setblocking()`, with one `ioctl(FIONBIO)`;
+/// async-signal-safe. The mode belongs to the open file description, so every duplicate of the
+/// descriptor sees it; nothing in `*sock` changes.
+///
+/// Returns 0, or -errno: -EINVAL for a NULL `sock`, -EBADF for a closed socket (no system call)
+/// or for a descriptor closed behind csock's back.
 ///
 /// # Safety
 /// `sock` is NULL or valid.

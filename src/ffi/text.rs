@@ -176,3 +176,26 @@ pub extern "C" fn csock_version() -> *const c_char {
         };
     VERSION.as_ptr()
 }
+
+/// csock's version as one number, `MAJOR * 10000 + MINOR * 100 + PATCH` (`100` for 0.1.0, `200`
+/// for 0.2.0): the value `CSOCK_VERSION_NUMBER` has in the header this library was built with.
+/// Compare the two to tell the library a program runs with from the header it was compiled
+/// against, e.g. `csock_version_number() >= CSOCK_VERSION_NUMBER`. Never fails.
+#[unsafe(no_mangle)]
+pub extern "C" fn csock_version_number() -> c_int {
+    /// The decimal number `digits` spells (cargo's version parts are plain decimal numbers).
+    const fn number(digits: &str) -> c_int {
+        let digits = digits.as_bytes();
+        let mut n: c_int = 0;
+        let mut i = 0;
+        while i < digits.len() {
+            n = n * 10 + (digits[i] - b'0') as c_int;
+            i += 1;
+        }
+        n
+    }
+    const NUMBER: c_int = number(env!("CARGO_PKG_VERSION_MAJOR")) * 10000
+        + number(env!("CARGO_PKG_VERSION_MINOR")) * 100
+        + number(env!("CARGO_PKG_VERSION_PATCH"));
+    NUMBER
+}
