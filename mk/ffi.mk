@@ -52,19 +52,22 @@ $(LUAJIT_CDEF): include/csock.h bindings/luajit/gen_cdef.lua $(LUAJIT_STUBS)
 luajit-test: lib $(LUAJIT_CDEF) $(FFI_LAYOUT)
 	$(LUAJIT_ENV) $(PROVE) --exec '$(LUAJIT)' bindings/luajit/t/*.t
 
-# Node.js: koffi comes from the npm registry, pinned by the committed lockfile. The stamp
-# re-runs `npm ci` when the lockfile changes. --ignore-scripts: koffi's binary comes in its
-# platform package, so its install script has nothing to do.
-NODE_STAMP := $(FFI_BUILD)/node/npm-ci.stamp
+# Node.js: koffi comes from the npm registry, pinned by the committed lockfile. `npm ci` runs in
+# a copy of the package's manifest under $(BUILD) (the source tree is only read), again when
+# the lockfile changes, and the tests find koffi there through NODE_PATH. --ignore-scripts:
+# koffi's binary comes in its platform package, so its install script has nothing to do.
+NODE_DIR   := $(FFI_BUILD)/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.npm-ci.stamp
 
 $(NODE_STAMP): bindings/node/package.json bindings/node/package-lock.json
-	@mkdir -p $(dir $@)
-	cd bindings/node && $(NPM) ci --ignore-scripts --no-audit --no-fund
+	@mkdir -p $(NODE_DIR)
+	cp bindings/node/package.json bindings/node/package-lock.json $(NODE_DIR)/
+	cd $(NODE_DIR) && $(NPM) ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
 node-test: lib $(NODE_STAMP) $(FFI_LAYOUT)
-	$(FFI_ENV) $(PROVE) --exec '$(NODE) --expose-gc --test-reporter=tap' \
-	  bindings/node/test/*.test.js
+	$(FFI_ENV) NODE_PATH=$(abspath $(NODE_DIR))/node_modules \
+	  $(PROVE) --exec '$(NODE) --expose-gc --test-reporter=tap' bindings/node/test/*.test.js
 
 # Ruby: one process per test file, since audit hooks last as long as their process.
 RUBY_TESTS := $(wildcard bindings/ruby/test/test_*.rb)
