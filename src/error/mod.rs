@@ -106,6 +106,19 @@ impl Message<'_> {
         }
     }
 
+    /// Appends ASCII bytes (no NUL), cut where the buffer ends.
+    fn push_ascii(&mut self, ascii: &[u8]) {
+        let room = (rt::MESSAGE_CAP - 1).saturating_sub(self.len);
+        let take = ascii.len().min(room);
+        if let (Some(dst), Some(src)) = (
+            self.bytes.get_mut(self.len..self.len + take),
+            ascii.get(..take),
+        ) {
+            dst.copy_from_slice(src);
+            self.len += take;
+        }
+    }
+
     /// Appends what fits of `s`, cut at a character boundary.
     #[cold]
     fn push_cut(&mut self, s: &str) {
@@ -215,7 +228,7 @@ impl<'a> From<Option<&'a [u8]>> for Arg<'a> {
 /// value shown alone), so that an argument takes one copy besides its value.
 #[derive(Clone, Copy, Debug)]
 pub struct Call<'a> {
-    /// The C function, such as `"csock_adopt"`.
+    /// The C function and its parenthesis, such as `"csock_adopt("`.
     pub name: &'static str,
     /// Its arguments, each with its label as `", label="`.
     pub args: &'a [(&'static str, Arg<'a>)],
@@ -224,7 +237,6 @@ pub struct Call<'a> {
 impl Message<'_> {
     fn push_call(&mut self, call: &Call<'_>) {
         self.push(call.name);
-        self.push("(");
         for (i, (label, arg)) in call.args.iter().enumerate() {
             // Each label comes as `", label="` (or `", "`): the first argument drops the comma.
             self.push(if i == 0 {
@@ -240,19 +252,18 @@ impl Message<'_> {
                 Arg::Text(Some(text)) => self.push_quoted(text),
             }
         }
-        self.push(")");
+        self.push("): ");
     }
 
     fn push_quoted(&mut self, text: &[u8]) {
         let shown = text.get(..TEXT_LIMIT).unwrap_or(text);
         self.push("\"");
-        match core::str::from_utf8(shown) {
-            Ok(plain) if crate::names::is_plain(shown) => self.push(plain),
-            _ => {
-                for byte in shown.iter().flat_map(|b| b.escape_ascii()) {
-                    // escape_ascii yields ASCII only.
-                    self.push(char::from(byte).encode_utf8(&mut [0; 4]));
-                }
+        if crate::names::is_plain(shown) {
+            self.push_ascii(shown);
+        } else {
+            for byte in shown.iter().flat_map(|b| b.escape_ascii()) {
+                // escape_ascii yields ASCII only.
+                self.push_ascii(&[byte]);
             }
         }
         self.push(if shown.len() < text.len() {
@@ -274,10 +285,13 @@ pub fn fail_call(err: &Error, call: &Call<'_>) -> c_int {
 /// [`fail_call`] with a context formatted by `core::fmt`, for messages richer than a call's
 /// arguments.
 pub fn fail(err: &Error, call: fmt::Arguments<'_>) -> c_int {
-    record(err, |msg| match call.as_str() {
-        Some(text) => msg.push(text),
-        // Writing into a Message never fails; it truncates.
-        None => drop(msg.write_fmt(call)),
+    record(err, |msg| {
+        match call.as_str() {
+            Some(text) => msg.push(text),
+            // Writing into a Message never fails; it truncates.
+            None => drop(msg.write_fmt(call)),
+        }
+        msg.push(": ");
     })
 }
 
@@ -285,7 +299,6 @@ fn record(err: &Error, context: impl FnOnce(&mut Message<'_>)) -> c_int {
     rt::with_message(|bytes| {
         let mut msg = Message { bytes, len: 0 };
         context(&mut msg);
-        msg.push(": ");
         msg.push(err.what);
         msg.push(": ");
         let code = err.errno.0;
@@ -375,7 +388,7 @@ mod tests {
     #[test]
     fn a_call_and_its_arguments() {
         let call = Call {
-            name: "f",
+            name: "f(",
             args: &[
                 (", fd=", Arg::from(-17)),
                 (", size=", Arg::from(usize::MAX)),
@@ -396,7 +409,7 @@ mod tests {
         );
         let long = [b'n'; TEXT_LIMIT + 1];
         let call = Call {
-            name: "g",
+            name: "g(",
             args: &[(", ", Arg::Text(Some(&long)))],
         };
         fail_call(&Error::new(libc::ENOENT, "y"), &call);

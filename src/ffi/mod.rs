@@ -69,7 +69,7 @@ macro_rules! c_call {
                 Err(err) => $crate::error::fail_call(
                     &err,
                     &$crate::error::Call {
-                        name: stringify!($name),
+                        name: concat!(stringify!($name), "("),
                         args: &[$(($crate::ffi::label!($label), $crate::error::Arg::from($value))),*],
                     },
                 ),
@@ -170,7 +170,8 @@ impl Sink for TextBuf {
 }
 
 /// The whole body of an exported function that works on one socket: resolves `sock` (`NULL`
-/// gives `EINVAL`), runs `op`, and reports a failure as `name(fd=N, <args>)`.
+/// gives `EINVAL`), runs `op`, and reports a failure as `name(fd=N, <args>)` (`name` is given
+/// with its parenthesis, `"csock_shutdown("`).
 ///
 /// # Safety
 /// As for [`arg`].

@@ -278,7 +278,7 @@ pub unsafe extern "C" fn csock_detach(sock: *mut csock_socket) -> c_int {
 pub unsafe extern "C" fn csock_shutdown(sock: *const csock_socket, how: c_int) -> c_int {
     // SAFETY: `sock` is NULL or valid, per this function's contract.
     unsafe {
-        sock_call("csock_shutdown", sock, &[(", how=", how.into())], |s| {
+        sock_call("csock_shutdown(", sock, &[(", how=", how.into())], |s| {
             lifecycle::shutdown(s, how)
         })
     }
@@ -297,7 +297,7 @@ pub unsafe extern "C" fn csock_shutdown(sock: *const csock_socket, how: c_int) -
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn csock_get_inheritable(sock: *const csock_socket) -> c_int {
     // SAFETY: `sock` is NULL or valid, per this function's contract.
-    unsafe { sock_call("csock_get_inheritable", sock, &[], lifecycle::inheritable) }
+    unsafe { sock_call("csock_get_inheritable(", sock, &[], lifecycle::inheritable) }
 }
 
 /// Makes the socket inheritable or not, like `socket.set_inheritable()`, with one
@@ -316,7 +316,7 @@ pub unsafe extern "C" fn csock_set_inheritable(
     // SAFETY: `sock` is NULL or valid, per this function's contract.
     unsafe {
         sock_call(
-            "csock_set_inheritable",
+            "csock_set_inheritable(",
             sock,
             &[(", inheritable=", inheritable.into())],
             |s| lifecycle::set_inheritable(s, inheritable),
@@ -336,7 +336,7 @@ pub unsafe extern "C" fn csock_set_inheritable(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn csock_get_blocking(sock: *const csock_socket) -> c_int {
     // SAFETY: `sock` is NULL or valid, per this function's contract.
-    unsafe { sock_call("csock_get_blocking", sock, &[], lifecycle::blocking) }
+    unsafe { sock_call("csock_get_blocking(", sock, &[], lifecycle::blocking) }
 }
 
 /// Sets blocking or non-blocking mode, like `socket.setblocking()`, with one `ioctl(FIONBIO)`;
@@ -353,7 +353,7 @@ pub unsafe extern "C" fn csock_set_blocking(sock: *const csock_socket, blocking:
     // SAFETY: `sock` is NULL or valid, per this function's contract.
     unsafe {
         sock_call(
-            "csock_set_blocking",
+            "csock_set_blocking(",
             sock,
             &[(", blocking=", blocking.into())],
             |s| lifecycle::set_blocking(s, blocking),
