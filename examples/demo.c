@@ -4,7 +4,8 @@
  *   1. csock_open: defaults, SOCK_NONBLOCK / SOCK_CLOEXEC, and what is recorded vs. the kernel
  *   2. csock_adopt: wrapping descriptors made elsewhere, detected or overridden, and a failure
  *   3. inheritance: a child started with fork+exec sees only the socket made inheritable
- *   4. audit hooks: every creation logged, one refused
+ *   4. passing descriptors: a socket handed over a unix socket by a child, received and adopted
+ *   5. audit hooks: every creation logged, one refused
  *
  * Build and run with `make demo`. Exits 0 when everything behaves as documented, 1 otherwise.
  */
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -248,7 +250,57 @@ static void demo_inherit(const char *argv0) {
     for (int i = 0; i < N; i++) csock_close(&socks[i]);
 }
 
-/* ---- 4. Audit hooks -------------------------------------------------------------------------- */
+/* ---- 4. Passing descriptors ----------------------------------------------------------------- */
+
+static void demo_fdpass(void) {
+    csock_socket chan[2], got = {.fd = -1};
+    printf("\n4. csock_send_fds / csock_recv_fds: a socket handed over a unix socket, adopted\n\n");
+    need(csock_socketpair(chan, AF_UNIX, SOCK_STREAM, 0), "csock_socketpair");
+    fflush(stdout);
+    pid_t pid = fork();
+    need(pid < 0 ? -errno : 0, "fork");
+    if (pid == 0) {
+        /* The child makes a UDP socket on loopback and hands it to the parent with one byte. */
+        csock_socket udp;
+        struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        char tag = 'U';
+        struct iovec iov = {&tag, 1};
+        int ok = csock_open(&udp, AF_INET, SOCK_DGRAM, CSOCK_DEFAULT) == 0 &&
+                 bind(udp.fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+                 csock_send_fds(&chan[0], &iov, 1, &udp.fd, 1, 0, NULL, 0) == 1;
+        _exit(ok ? 0 : 1);
+    }
+    csock_close(&chan[0]);
+    char tag = 0;
+    int fd = -1, msg_flags = -1, status = 0;
+    size_t nfds = 0;
+    int rc = csock_recv_fds(&chan[1], &tag, 1, &fd, 1, &nfds, 0, &msg_flags, NULL, NULL);
+    need(rc, "csock_recv_fds");
+    need(waitpid(pid, &status, 0) < 0 ? -errno : 0, "waitpid");
+    printf("  child (pid %d): csock_open(AF_INET, SOCK_DGRAM), bind 127.0.0.1, csock_send_fds(\"U\", fd)\n",
+           (int)pid);
+    printf("  parent: csock_recv_fds = %d ('%c'), *nfds = %zu, fd %d, MSG_CTRUNC %s\n", rc, tag,
+           nfds, fd, msg_flags & MSG_CTRUNC ? "set" : "not set");
+    check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child sent its socket");
+    check(rc == 1 && nfds == 1 && !(msg_flags & MSG_CTRUNC), "one byte and one descriptor");
+    csock_info info;
+    need(csock_inspect(fd, &info), "csock_inspect");
+    printf("  csock_inspect(fd %d): family %s, type %s, proto %d, close-on-exec %s\n", fd,
+           csock_family_name(info.family), csock_type_name(info.type), info.proto,
+           info.flags & CSOCK_INFO_CLOEXEC ? "yes" : "no");
+    check(info.flags & CSOCK_INFO_CLOEXEC, "a received descriptor is close-on-exec from the start");
+    need(csock_adopt(&got, fd, CSOCK_DEFAULT, CSOCK_DEFAULT, CSOCK_DEFAULT), "csock_adopt");
+    print_repr("adopted:", &got);
+    check(got.family == AF_INET && got.type == SOCK_DGRAM && got.proto == IPPROTO_UDP,
+          "adoption detects AF_INET, SOCK_DGRAM, IPPROTO_UDP");
+    check(csock_get_inheritable(&got) == 0, "and it stays non-inheritable");
+    printf("  (socket.recv_fds would have returned an inheritable descriptor: a fork+exec in\n"
+           "   another thread could leak it; csock_recv_fds asks the kernel for MSG_CMSG_CLOEXEC)\n");
+    csock_close(&got);
+    csock_close(&chan[1]);
+}
+
+/* ---- 5. Audit hooks -------------------------------------------------------------------------- */
 
 /* Logs every creation, and refuses AF_INET6 datagram sockets with -EACCES. */
 static int audit_hook(const char *event, int fd, int family, int type, int proto, void *userdata) {
@@ -264,7 +316,7 @@ static int audit_hook(const char *event, int fd, int family, int type, int proto
 static void demo_audit(void) {
     static int events;
     csock_socket a, pair[2], adopted, refused = {.fd = -7};
-    printf("\n4. audit hooks: every \"socket.__new__\" is seen, one creation is refused\n\n");
+    printf("\n5. audit hooks: every \"socket.__new__\" is seen, one creation is refused\n\n");
     need(csock_audit_add(audit_hook, &events), "csock_audit_add");
 
     printf("  csock_open(&a, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, CSOCK_DEFAULT):\n");
@@ -295,6 +347,7 @@ int main(int argc, char **argv) {
     demo_open();
     demo_adopt();
     demo_inherit(argv[0]);
+    demo_fdpass();
     demo_audit(); /* last, so the hook sees only this section's creations */
 
     if (failures) {

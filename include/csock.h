@@ -225,6 +225,98 @@ int csock_listen_fds(struct csock_listen_fd *out, size_t cap, uint32_t flags);
 int csock_audit_add(csock_audit_hook hook, void *userdata);
 
 /**
+ * Sends data and descriptors over a unix socket, like `socket.send_fds(sock, buffers, fds,
+ * flags, address)`, done right.
+ *
+ * One `sendmsg(2)` of the `iovcnt` buffers in `iov` with the `nfds` descriptors of `fds` in one
+ * `SCM_RIGHTS` message (none when `nfds` is 0). `flags` are passed to the kernel (`MSG_DONTWAIT`,
+ * `MSG_EOR`, ...) with `MSG_NOSIGNAL` always added: a closed peer gives -EPIPE and never raises
+ * `SIGPIPE`. `addr` (`addrlen` bytes; NULL for none) is the destination of an unconnected
+ * datagram socket. An interrupted call (`EINTR`) is retried, unless `flags` holds `CSOCK_EINTR`:
+ * then it returns -EINTR. The descriptors stay the caller's: the receiver gets new ones for the
+ * same open files.
+ *
+ * Returns the number of bytes sent (an `int`: Linux caps one call at `MAX_RW_COUNT`), or
+ * -errno. Refused without a system call, with -EINVAL: a NULL `sock`; `iov` NULL with `iovcnt`
+ * not 0; `fds` NULL with `nfds` not 0; `nfds` above 253 (`SCM_MAX_FD`); `addrlen` larger than a
+ * `struct sockaddr_storage`; and descriptors with no data byte on a stream socket, which the
+ * kernel would drop silently (a datagram or seqpacket message without data carries them).
+ * A closed `sock` gives -EBADF; the kernel's errors as they are (-EAGAIN, -EPIPE, -EBADF for a
+ * bad descriptor in `fds`, ...).
+ *
+ * ```c
+ * char byte = '!';
+ * struct iovec iov = {&byte, 1};
+ * int fd = some_descriptor;
+ * int rc = csock_send_fds(&sock, &iov, 1, &fd, 1, 0, NULL, 0);   // 1
+ * ```
+ *
+ * # Safety
+ * `sock` is NULL or valid; `iov` is NULL or valid for `iovcnt` entries, each pointing to
+ * `iov_len` readable bytes; `fds` is NULL or valid for `nfds` ints; `addr` is NULL or valid for
+ * `addrlen` bytes.
+ */
+int csock_send_fds(const struct csock_socket *sock,
+                   const struct iovec *iov,
+                   size_t iovcnt,
+                   const int *fds,
+                   size_t nfds,
+                   int flags,
+                   const struct sockaddr *addr,
+                   socklen_t addrlen);
+
+/**
+ * Receives data and descriptors from a unix socket, like `socket.recv_fds(sock, bufsize,
+ * maxfds, flags)`, done right.
+ *
+ * One `recvmsg(2)` of at most `len` bytes into `buf`, with room for `maxfds` descriptors (any
+ * value up to `SIZE_MAX`; the kernel passes at most 253 per message). `flags` are passed to the
+ * kernel (`MSG_PEEK`, `MSG_DONTWAIT`, `MSG_WAITALL`, `MSG_TRUNC`, ...) with `MSG_CMSG_CLOEXEC`
+ * always added: every received descriptor is close-on-exec from the call that creates it
+ * (CPython's are inheritable). An interrupted call (`EINTR`) is retried, unless `flags` holds
+ * `CSOCK_EINTR`: then it returns -EINTR.
+ *
+ * On success: `fds[0 .. *nfds]` are the descriptors that arrived, in the order sent, now the
+ * caller's to close (entries past `*nfds` are untouched); `*msg_flags` (if not NULL) is the
+ * message's flags, with `MSG_CTRUNC` when descriptors were cut off because `maxfds` was too
+ * small (also for `maxfds` 0). At most `maxfds` descriptors are ever left open: extra ones the
+ * kernel installed are closed again. Descriptors of other control messages (an `SCM_PIDFD` of
+ * `SO_PASSPIDFD`) are closed. `*addr` (if not NULL) is overwritten whole with the sender's
+ * address in a zeroed `struct sockaddr_storage`, and `*addrlen` (if not NULL) receives its
+ * length.
+ *
+ * Returns the number of bytes received (an `int`; 0 at end of stream, or for an empty
+ * datagram; the datagram's real length with `MSG_TRUNC`), or -errno: -EINVAL for a NULL `sock`
+ * or `nfds`, `buf` NULL with `len` not 0, or `fds` NULL with `maxfds` not 0 (all without a
+ * system call); -EBADF for a closed socket; -EAGAIN, -EINTR or the kernel's error. On failure
+ * nothing is written and no descriptor is left open.
+ *
+ * ```c
+ * char byte;
+ * int fds[4];
+ * size_t n;
+ * int flags;
+ * int rc = csock_recv_fds(&sock, &byte, 1, fds, 4, &n, 0, &flags, NULL, NULL);
+ * // rc 1, n descriptors in fds, flags & MSG_CTRUNC if more than 4 were sent
+ * ```
+ *
+ * # Safety
+ * `sock` and `nfds` are NULL or valid; `buf` is NULL or writable for `len` bytes; `fds` is NULL
+ * or writable for `maxfds` ints (at least for as many as arrive); `msg_flags`, `addr` and
+ * `addrlen` are NULL or writable.
+ */
+int csock_recv_fds(const struct csock_socket *sock,
+                   void *buf,
+                   size_t len,
+                   int *fds,
+                   size_t maxfds,
+                   size_t *nfds,
+                   int flags,
+                   int *msg_flags,
+                   struct sockaddr_storage *addr,
+                   socklen_t *addrlen);
+
+/**
  * The name of an address family, as Python's `socket.AddressFamily` spells it: `"AF_INET"`,
  * `"AF_NETLINK"` (for 16, also known as `AF_ROUTE`). Returns NULL for an unknown family. The
  * string is static.

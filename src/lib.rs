@@ -10,7 +10,8 @@
 //! fallback), [`adopt`] (validation and detection of existing descriptors), [`lifecycle`]
 //! (close, detach, shutdown, blocking and inheritance), [`audit`] (the `socket.__new__` hooks),
 //! [`activation`] (systemd's `LISTEN_FDS`), [`addr`] (address text), [`names`] (constants),
-//! [`wait`] (timeouts and signals, for every call that waits) and [`error`] (errno, messages). Only [`sys`] calls libc; only [`ffi`] touches raw pointers.
+//! [`wait`] (timeouts and signals, for every call that waits), [`fdpass`] (passing descriptors
+//! over unix sockets) and [`error`] (errno, messages). Only [`sys`] calls libc; only [`ffi`] touches raw pointers.
 //! [`sys::rt`] holds what replaces Rust's std runtime: descriptor ownership, the panic handler,
 //! the per-thread message and the heap objects csock keeps.
 
@@ -35,6 +36,7 @@ pub mod adopt;
 pub mod audit;
 pub mod create;
 pub mod error;
+pub mod fdpass;
 pub mod ffi;
 pub mod lifecycle;
 pub mod names;

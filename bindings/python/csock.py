@@ -32,6 +32,7 @@ __all__ = [
     "adopt", "fromfd", "socketpair", "inspect", "listen_fds", "audit_add", "format_addr",
     "family_name", "type_name", "constant", "constant64", "last_error", "version",
     "version_number",
+    "EINTR_FLAG", "iovec", "send_fds", "recv_fds", "recv_fds_into",
 ]
 
 #: ``CSOCK_DEFAULT``: "the default" when creating, "detect it" when adopting.
@@ -44,6 +45,9 @@ INFO_CLOEXEC = 0x2
 INFO_LISTENING = 0x4
 #: ``CSOCK_LISTEN_UNSET_ENV``: remove the ``LISTEN_*`` variables whatever the outcome.
 LISTEN_UNSET_ENV = 0x1
+#: ``CSOCK_EINTR``: in the flags of a call that waits, a signal makes it fail with ``EINTR``
+#: instead of resuming it.
+EINTR_FLAG = -0x7fffffff - 1
 
 c_int = ctypes.c_int
 c_int_p = ctypes.POINTER(ctypes.c_int)
@@ -73,6 +77,12 @@ class sockaddr_storage(ctypes.Structure):
 
     _fields_ = [("ss_family", ctypes.c_ushort), ("_data", ctypes.c_char * 118),
                 ("_align", ctypes.c_ulong)]
+
+
+class iovec(ctypes.Structure):
+    """``struct iovec``: one buffer of a ``csock_send_fds`` call."""
+
+    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
 
 
 #: ``csock_audit_hook``: ``int (*)(const char *event, int fd, int family, int type, int proto,
@@ -112,6 +122,11 @@ PROTOTYPES = {
     "csock_audit_add": (c_int, [csock_audit_hook, ctypes.c_void_p]),
     "csock_listen_fds": (c_int, [ctypes.POINTER(csock_listen_fd), ctypes.c_size_t,
                                  ctypes.c_uint32]),
+    "csock_send_fds": (c_int, [_socket_p, ctypes.POINTER(iovec), ctypes.c_size_t, c_int_p,
+                               ctypes.c_size_t, c_int, ctypes.c_void_p, socklen_t]),
+    "csock_recv_fds": (c_int, [_socket_p, ctypes.c_void_p, ctypes.c_size_t, c_int_p,
+                               ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t), c_int, c_int_p,
+                               _storage_p, _socklen_p]),
     "csock_last_error": (ctypes.c_char_p, []),
     "csock_version": (ctypes.c_char_p, []),
     "csock_version_number": (c_int, []),
@@ -460,3 +475,86 @@ def version(*, lib=None):
 def version_number(*, lib=None):
     """``csock_version_number``: ``MAJOR * 10000 + MINOR * 100 + PATCH`` (``100`` for 0.1.0)."""
     return _lib(lib).csock_version_number()
+
+
+# --- Passing descriptors -----------------------------------------------------------------------
+
+def _borrowed(sock):
+    """A ``csock_socket`` for ``sock``: a :class:`Socket`'s own struct, or for anything with a
+    ``fileno()`` (a ``socket.socket``) or a plain descriptor, a borrowed struct that is never
+    closed (family, type and proto read from the object when it has them)."""
+    if isinstance(sock, Socket):
+        return sock.struct
+    fd = sock if isinstance(sock, int) else sock.fileno()
+    family = int(getattr(sock, "family", DEFAULT))
+    type = int(getattr(sock, "type", DEFAULT))
+    proto = int(getattr(sock, "proto", DEFAULT))
+    return csock_socket(fd, family, type, proto)
+
+
+def _unix_address(address):
+    """A ``struct sockaddr_un`` for a path (``str`` or ``bytes``; a leading NUL byte names an
+    abstract socket), with CPython's length: the family and the path's bytes."""
+    path = os.fsencode(address)
+    if len(path) >= 108:
+        raise OSError(36, "AF_UNIX path too long")  # ENAMETOOLONG, as CPython says it
+    raw = bytes(ctypes.c_ushort(1)) + path  # sun_family AF_UNIX, native byte order
+    buf = ctypes.create_string_buffer(raw, 110)
+    return buf, 2 + len(path)
+
+
+def send_fds(sock, buffers, fds, flags=0, address=None, *, lib=None):
+    """``csock_send_fds``: ``socket.send_fds(sock, buffers, fds, flags, address)``, with
+    ``flags`` and ``address`` (a unix path) passed to the kernel. Returns the bytes sent."""
+    lib = _lib(lib)
+    bufs = [bytes(b) for b in buffers]
+    keep = [ctypes.create_string_buffer(b, len(b)) for b in bufs]
+    iov = (iovec * max(len(bufs), 1))()
+    for i, b in enumerate(keep):
+        iov[i].iov_base = ctypes.cast(b, ctypes.c_void_p)
+        iov[i].iov_len = len(bufs[i])
+    fd_array = (c_int * max(len(fds), 1))(*fds)
+    addr, addrlen = (None, 0) if address is None else _unix_address(address)
+    rc = lib.csock_send_fds(ctypes.byref(_borrowed(sock)), iov, len(bufs), fd_array, len(fds),
+                            flags, addr, addrlen)
+    return lib.check(rc)
+
+
+def _decode_address(storage, length, lib):
+    if length.value == 0:
+        return None
+    raw = ctypes.string_at(ctypes.addressof(storage), min(length.value, ctypes.sizeof(storage)))
+    if storage.ss_family == 1:  # AF_UNIX, as CPython's makesockaddr returns it
+        path = raw[2:]
+        if path[:1] == b"\0":
+            return path
+        return os.fsdecode(path.split(b"\0", 1)[0])
+    return format_addr(raw, 0, lib=lib)
+
+
+def recv_fds_into(sock, buffer, maxfds, flags=0, *, lib=None):
+    """``csock_recv_fds`` into a writable buffer: ``(nbytes, fds, msg_flags, address)``, where
+    ``nbytes`` is what the call returned (the datagram's real length with ``MSG_TRUNC``) and
+    every descriptor in ``fds`` is close-on-exec and the caller's to close."""
+    lib = _lib(lib)
+    size = len(buffer)
+    cbuf = (ctypes.c_char * size).from_buffer(buffer) if size else None
+    fd_array = (c_int * max(maxfds, 1))()
+    nfds = ctypes.c_size_t(0)
+    msg_flags = c_int(0)
+    storage = sockaddr_storage()
+    length = socklen_t(0)
+    rc = lib.csock_recv_fds(ctypes.byref(_borrowed(sock)), cbuf, size,
+                            fd_array if maxfds else None, maxfds, ctypes.byref(nfds), flags,
+                            ctypes.byref(msg_flags), ctypes.byref(storage), ctypes.byref(length))
+    n = lib.check(rc)
+    return n, list(fd_array[:nfds.value]), msg_flags.value, _decode_address(storage, length, lib)
+
+
+def recv_fds(sock, bufsize, maxfds, flags=0, *, lib=None):
+    """``csock_recv_fds``: ``socket.recv_fds(sock, bufsize, maxfds, flags)`` with ``flags``
+    passed to the kernel; returns ``(data, fds, msg_flags, address)`` as CPython does, every
+    descriptor close-on-exec."""
+    buffer = bytearray(bufsize)
+    n, fds, msg_flags, address = recv_fds_into(sock, buffer, maxfds, flags, lib=lib)
+    return bytes(buffer[:min(n, bufsize)]), fds, msg_flags, address

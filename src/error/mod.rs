@@ -13,6 +13,7 @@ use core::fmt::{self, Write};
 
 use libc::c_int;
 
+use crate::audit::Event;
 use crate::sys::{self, Errno, rt};
 
 mod errnos;
@@ -25,6 +26,8 @@ pub struct Error {
     /// What failed: a system call such as `"getsockopt(SO_TYPE)"`, or a check such as
     /// `"negative file descriptor"`.
     pub what: &'static str,
+    /// For an audit hook's refusal, what the hook was shown (the message names those values).
+    pub event: Option<Event>,
 }
 
 /// The result of a core operation.
@@ -36,12 +39,26 @@ impl Error {
         Error {
             errno: Errno(errno),
             what,
+            event: None,
         }
     }
 
     /// For `map_err`: names the system call that failed with the given errno.
     pub fn at(what: &'static str) -> impl FnOnce(Errno) -> Error {
-        move |errno| Error { errno, what }
+        move |errno| Error {
+            errno,
+            what,
+            event: None,
+        }
+    }
+
+    /// A hook's refusal of `event`.
+    pub const fn refused(errno: c_int, event: &Event) -> Self {
+        Error {
+            errno: Errno(errno),
+            what: "audit hook refused",
+            event: Some(*event),
+        }
     }
 
     /// The value a C function returns for this error: `-errno`.
@@ -405,9 +422,44 @@ impl Message<'_> {
 }
 
 impl Message<'_> {
+    /// ` socket.__new__(fd=-1, family=AF_INET6, type=SOCK_STREAM|SOCK_NONBLOCK, proto=0)`: an
+    /// audit event as the hook saw it, with names where they are known.
+    fn push_event(&mut self, event: &Event) {
+        self.push(" ");
+        self.push_ascii(event.name.to_bytes());
+        self.push("(fd=");
+        self.push_decimal(u64::from(event.fd.unsigned_abs()), event.fd < 0);
+        self.push(", family=");
+        match crate::names::family_name(event.family) {
+            Some(name) => self.push_ascii(name.to_bytes()),
+            None => self.push_decimal(u64::from(event.family.unsigned_abs()), event.family < 0),
+        }
+        self.push(", type=");
+        let base = crate::socket::TypeFlags::strip(event.ty);
+        match crate::names::type_name(base) {
+            Some(name) => {
+                self.push_ascii(name.to_bytes());
+                let flags = crate::socket::TypeFlags::of(event.ty);
+                if flags.contains(crate::socket::TypeFlags::NONBLOCK) {
+                    self.push("|SOCK_NONBLOCK");
+                }
+                if flags.contains(crate::socket::TypeFlags::CLOEXEC) {
+                    self.push("|SOCK_CLOEXEC");
+                }
+            }
+            None => self.push_decimal(u64::from(event.ty.unsigned_abs()), event.ty < 0),
+        }
+        self.push(", proto=");
+        self.push_decimal(u64::from(event.proto.unsigned_abs()), event.proto < 0);
+        self.push(")");
+    }
+
     /// The end of every message: `<what>: <ENAME>: <description>` and the NUL.
     fn push_error(mut self, err: &Error) {
         self.push(err.what);
+        if let Some(event) = &err.event {
+            self.push_event(event);
+        }
         self.push(": ");
         let code = err.errno.0;
         if let Some(both) = name_and_description(err.errno) {

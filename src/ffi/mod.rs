@@ -11,12 +11,14 @@ use crate::socket::csock_socket;
 
 mod activation;
 mod audit;
+mod fdpass;
 mod names;
 mod socket;
 mod text;
 
 pub use activation::*;
 pub use audit::*;
+pub use fdpass::*;
 pub use names::*;
 pub use socket::*;
 pub use text::*;

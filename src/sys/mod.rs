@@ -234,3 +234,165 @@ pub fn unset_env(name: &CStr) {
     // thread at the same time (the C library's own rule for unsetenv). `name` is NUL-terminated.
     unsafe { libc::unsetenv(name.as_ptr()) };
 }
+
+/// The caller's `iovec` array for `sendmsg(2)`, handed to the kernel as it is.
+///
+/// Made only at the C boundary ([`IoVecs::new`]); the core moves it around without looking
+/// inside, except through [`IoVecs::has_data`].
+pub struct IoVecs {
+    ptr: *const libc::iovec,
+    len: usize,
+}
+
+/// `UIO_MAXIOV`: the kernel refuses more entries with `EMSGSIZE` before reading any.
+const UIO_MAXIOV: usize = 1024;
+
+impl IoVecs {
+    /// An empty array (no data bytes).
+    pub const EMPTY: IoVecs = IoVecs {
+        ptr: core::ptr::null(),
+        len: 0,
+    };
+
+    /// Wraps a caller's array.
+    ///
+    /// # Safety
+    /// `ptr` is valid for reads of `len` entries for as long as the value is used (`ptr` may be
+    /// NULL only when `len` is 0). The buffers the entries point to are the kernel's to check
+    /// (`EFAULT`).
+    pub unsafe fn new(ptr: *const libc::iovec, len: usize) -> Self {
+        IoVecs { ptr, len }
+    }
+
+    /// Whether any entry holds at least one byte. Reads the entries up to the first non-empty
+    /// one; an array longer than `UIO_MAXIOV`, which the kernel refuses unread, is not read and
+    /// counts as holding data.
+    pub fn has_data(&self) -> bool {
+        if self.len > UIO_MAXIOV {
+            return true;
+        }
+        // SAFETY: `ptr` is valid for `len` entries (see `new`); `len` is 0 when it is NULL, and
+        // at most UIO_MAXIOV, so the slice is small.
+        let entries = if self.len == 0 {
+            &[][..]
+        } else {
+            unsafe { core::slice::from_raw_parts(self.ptr, self.len) }
+        };
+        entries.iter().any(|e| e.iov_len != 0)
+    }
+}
+
+/// The caller's data buffer for `recvmsg(2)`, handed to the kernel as it is: `len` is an upper
+/// bound, and the kernel writes at most what arrived.
+pub struct RecvBuf {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl RecvBuf {
+    /// Wraps a caller's buffer.
+    ///
+    /// # Safety
+    /// `ptr` is valid for writes of what can arrive, up to `len` bytes, for as long as the value
+    /// is used (NULL only with `len` 0).
+    pub unsafe fn new(ptr: *mut libc::c_void, len: usize) -> Self {
+        RecvBuf { ptr, len }
+    }
+}
+
+/// A `msghdr` with every field zero (some C libraries have padding fields).
+fn zeroed_msghdr() -> libc::msghdr {
+    // SAFETY: msghdr is plain data (pointers, lengths, flags) for which all-zero is valid.
+    unsafe { mem::zeroed() }
+}
+
+/// `sendmsg(2)` of the caller's data with one control buffer (empty: none) and an optional
+/// destination address; returns the bytes sent.
+pub fn sendmsg(
+    fd: RawFd,
+    iov: &IoVecs,
+    control: &[u8],
+    addr: Option<(&sockaddr_storage, socklen_t)>,
+    flags: c_int,
+) -> SysResult<usize> {
+    let mut msg = zeroed_msghdr();
+    if let Some((storage, len)) = addr {
+        msg.msg_name = ptr_of(storage).cast_mut();
+        msg.msg_namelen = len.min(STORAGE_LEN);
+    }
+    msg.msg_iov = iov.ptr.cast_mut();
+    msg.msg_iovlen = iov.len as _;
+    if !control.is_empty() {
+        msg.msg_control = control.as_ptr().cast::<libc::c_void>().cast_mut();
+        msg.msg_controllen = control.len() as _;
+    }
+    // SAFETY: every pointer in `msg` is NULL or valid for its length: the caller's iovec array
+    // (see IoVecs::new), `control`, and the address storage; sendmsg only reads through them.
+    let n = unsafe { libc::sendmsg(fd, &msg, flags) };
+    if n < 0 { Err(errno()) } else { Ok(n as usize) }
+}
+
+fn ptr_of(storage: &sockaddr_storage) -> *const libc::c_void {
+    (storage as *const sockaddr_storage).cast::<libc::c_void>()
+}
+
+/// What one `recvmsg(2)` returned.
+pub struct Received {
+    /// The byte count (the datagram's real length with `MSG_TRUNC`).
+    pub len: usize,
+    /// The message's flags (`msg_flags`).
+    pub flags: c_int,
+    /// How many bytes of the control buffer the kernel used.
+    pub control_len: usize,
+    /// The sender's address, in a whole zeroed storage (all zero when not asked for).
+    pub addr: sockaddr_storage,
+    /// The address's length as the kernel reported it (0 when not asked for).
+    pub addr_len: socklen_t,
+}
+
+/// `recvmsg(2)` into the caller's buffer, with `control` as the control buffer (empty: none)
+/// and, when `want_addr`, a zeroed `sockaddr_storage` for the sender's address.
+pub fn recvmsg(
+    fd: RawFd,
+    buf: &RecvBuf,
+    control: &mut [u8],
+    want_addr: bool,
+    flags: c_int,
+) -> SysResult<Received> {
+    let mut storage = zeroed_storage();
+    let mut iov = libc::iovec {
+        iov_base: buf.ptr,
+        iov_len: buf.len,
+    };
+    let mut msg = zeroed_msghdr();
+    if want_addr {
+        msg.msg_name = (&raw mut storage).cast::<libc::c_void>();
+        msg.msg_namelen = STORAGE_LEN;
+    }
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if !control.is_empty() {
+        msg.msg_control = control.as_mut_ptr().cast::<libc::c_void>();
+        msg.msg_controllen = control.len() as _;
+    }
+    // SAFETY: every pointer in `msg` is NULL or valid for writes of its length: the caller's
+    // buffer (see RecvBuf::new), `control` and `storage`.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, flags) };
+    if n < 0 {
+        return Err(errno());
+    }
+    Ok(Received {
+        len: n as usize,
+        flags: msg.msg_flags,
+        #[allow(clippy::unnecessary_cast)] // size_t here, socklen_t in other C libraries
+        control_len: (msg.msg_controllen as usize).min(control.len()),
+        addr_len: if want_addr { msg.msg_namelen } else { 0 },
+        addr: storage,
+    })
+}
+
+/// Takes ownership of a descriptor that a control message (`SCM_RIGHTS`, `SCM_PIDFD`) says the
+/// kernel installed in this process during a [`recvmsg`] this crate made: dropping it closes it.
+pub fn received_fd(fd: RawFd) -> Fd {
+    Fd::from_new(fd)
+}

@@ -198,6 +198,23 @@ DIFFERENCES = {
         "csock_type_name gives NULL, and SocketKind(SOCK_STREAM | SOCK_NONBLOCK) does not exist "
         "where csock_type_name gives \"SOCK_STREAM\" (the names of recorded types, which never "
         "carry flags, agree)"),
+    "recv-fds-inheritable": (
+        "API.md D8, Passing descriptors",
+        "socket.recv_fds() receives inheritable descriptors (no MSG_CMSG_CLOEXEC), which reach "
+        "a fork+exec'd child; csock_recv_fds's are close-on-exec from the call that makes them"),
+    "fds-flags-ignored": (
+        "API.md D20, gh-107898",
+        "socket.recv_fds() drops its flags (MSG_PEEK, MSG_DONTWAIT, MSG_TRUNC, ...): its outcome "
+        "is that of the call without them; csock_recv_fds passes them to the kernel and does "
+        "what recvmsg(2) with them does"),
+    "fds-address-ignored": (
+        "API.md D20, gh-107898",
+        "socket.send_fds() drops its address: on an unconnected datagram socket it fails with "
+        "ENOTCONN; csock_send_fds sends to the address, as sendmsg(2) with it does"),
+    "fds-without-data": (
+        "API.md D20, Passing descriptors",
+        "socket.send_fds() of descriptors with no data byte on a stream socket returns 0 and "
+        "the kernel drops the descriptors silently; csock_send_fds refuses with EINVAL"),
 }
 
 

@@ -211,6 +211,26 @@ static void steady_state(void) {
     begin("csock_repr, open socket", "getsockname getpeername");
     expect(csock_repr(&u, text, sizeof text) > 0, 1);
     end();
+    /* Passing descriptors: one sendmsg with MSG_NOSIGNAL, one recvmsg with MSG_CMSG_CLOEXEC. */
+    {
+        char byte = 'x';
+        struct iovec iov = {&byte, 1};
+        int fd = t.fd, got = -1;
+        size_t n = 0;
+        begin("csock_send_fds", "sendmsg:MSG_NOSIGNAL");
+        expect(csock_send_fds(&t, &iov, 1, &fd, 1, 0, NULL, 0), 1);
+        end();
+        begin("csock_recv_fds", "recvmsg:MSG_CMSG_CLOEXEC");
+        expect(csock_recv_fds(&u, &byte, 1, &got, 1, &n, 0, NULL, NULL, NULL), 1);
+        end();
+        close(got);
+        begin("csock_send_fds, descriptors without a data byte on a stream socket", "");
+        expect(csock_send_fds(&t, NULL, 0, &fd, 1, 0, NULL, 0), -EINVAL);
+        end();
+        begin("csock_send_fds, more than 253 descriptors", "");
+        expect(csock_send_fds(&t, &iov, 1, &fd, 254, 0, NULL, 0), -EINVAL);
+        end();
+    }
     csock_close(&u);
     csock_close(&t);
 
@@ -226,6 +246,12 @@ static void steady_state(void) {
     expect(csock_set_inheritable(&s, true), -EBADF);
     expect(csock_get_inheritable(&s), -EBADF);
     expect(csock_accept(&s, &u, NULL, NULL, 0), -EBADF);
+    {
+        char byte = 'x';
+        size_t n;
+        expect(csock_send_fds(&s, NULL, 0, NULL, 0, 0, NULL, 0), -EBADF);
+        expect(csock_recv_fds(&s, &byte, 1, NULL, 0, &n, 0, NULL, NULL, NULL), -EBADF);
+    }
     len = sizeof addr;
     expect(csock_getsockname(&s, &addr, &len), -EBADF);
     expect(csock_getpeername(&s, &addr, &len), -EBADF);
