@@ -67,15 +67,23 @@ impl Error {
     }
 }
 
-/// The symbolic name of an errno value, such as `"ENOTSOCK"`.
+/// The symbolic name of an errno value, such as `"ENOTSOCK"` (or of a resolver code's value,
+/// such as `"EAI_NONAME"`, see [`crate::resolve`]).
 pub fn errno_name(errno: Errno) -> Option<&'static str> {
+    if let Some((name, _)) = crate::resolve::eai_entry(errno) {
+        return Some(name);
+    }
     errno_entry(errno)
         .map(|(name, _)| name)
         .filter(|name| !name.is_empty())
 }
 
-/// glibc's description of an errno value in the C locale, such as `"Bad file descriptor"`.
+/// glibc's description of an errno value in the C locale, such as `"Bad file descriptor"` (or
+/// `gai_strerror`'s text of a resolver code's value).
 pub fn description(errno: Errno) -> Option<&'static str> {
+    if let Some((_, text)) = crate::resolve::eai_entry(errno) {
+        return Some(text.to_str().unwrap_or(""));
+    }
     errno_entry(errno)
         .map(|(_, text)| text)
         .filter(|text| !text.is_empty())
@@ -101,6 +109,59 @@ fn errno_entry(errno: Errno) -> Option<(&'static str, &'static str)> {
         errnos::TEXT.get(at..at + usize::from(len))
     };
     Some((span(name, name_len)?, span(text, text_len)?))
+}
+
+/// The descriptions again, each followed by a NUL, for [`c_description`]: built at compile time
+/// from the same table.
+const C_TEXT_LEN: usize = {
+    let mut total = 0;
+    let mut i = 0;
+    while i < errnos::ERRNO_COUNT {
+        total += errnos::SPANS[i][3] as usize + 1;
+        i += 1;
+    }
+    total
+};
+
+static C_TEXT: [u8; C_TEXT_LEN] = {
+    let text = errnos::TEXT.as_bytes();
+    let mut out = [0u8; C_TEXT_LEN];
+    let (mut at, mut i) = (0, 0);
+    while i < errnos::ERRNO_COUNT {
+        let [_, _, start, len] = errnos::SPANS[i];
+        let mut k = 0;
+        while k < len as usize {
+            out[at] = text[start as usize + k];
+            at += 1;
+            k += 1;
+        }
+        at += 1; // the NUL
+        i += 1;
+    }
+    out
+};
+
+/// Where each description starts in [`C_TEXT`].
+static C_OFFSETS: [u16; errnos::ERRNO_COUNT] = {
+    let mut out = [0u16; errnos::ERRNO_COUNT];
+    let (mut at, mut i) = (0usize, 0);
+    while i < errnos::ERRNO_COUNT {
+        out[i] = at as u16;
+        at += errnos::SPANS[i][3] as usize + 1;
+        i += 1;
+    }
+    out
+};
+
+/// [`description`] of an errno value as a static NUL-terminated string, for `csock_strerror`.
+pub fn c_description(errno: Errno) -> Option<&'static core::ffi::CStr> {
+    let i = usize::try_from(errno.0).ok()?;
+    let [_, _, _, len] = *errnos::SPANS.get(i)?;
+    if len == 0 {
+        return None;
+    }
+    let at = usize::from(*C_OFFSETS.get(i)?);
+    core::ffi::CStr::from_bytes_with_nul(C_TEXT.get(at..=at + usize::from(len))?).ok()
 }
 
 /// The room for a message, its NUL included.
@@ -456,6 +517,12 @@ impl Message<'_> {
 
     /// The end of every message: `<what>: <ENAME>: <description>` and the NUL.
     fn push_error(mut self, err: &Error) {
+        self.push_error_text(err);
+        self.finish();
+    }
+
+    /// `<what>: <ENAME>: <description>`.
+    fn push_error_text(&mut self, err: &Error) {
         self.push(err.what);
         if let Some(event) = &err.event {
             self.push_event(event);
@@ -481,7 +548,6 @@ impl Message<'_> {
                 }
             }
         }
-        self.finish();
     }
 }
 
@@ -509,6 +575,12 @@ pub fn fail_call(err: &Error, call: &Call<'_>) -> c_int {
 /// [`fail_call`] with a context formatted by `core::fmt`, for messages richer than a call's
 /// arguments; written at once.
 pub fn fail(err: &Error, call: fmt::Arguments<'_>) -> c_int {
+    fail_with(err, call, format_args!(""))
+}
+
+/// [`fail`], with `tail` written after the description (CPython's `"(while attempting to bind on
+/// address ...)"`).
+pub fn fail_with(err: &Error, call: fmt::Arguments<'_>, tail: fmt::Arguments<'_>) -> c_int {
     MESSAGE.with(true, |m| {
         m.pending = false;
         let mut msg = Message {
@@ -521,7 +593,12 @@ pub fn fail(err: &Error, call: fmt::Arguments<'_>) -> c_int {
             None => drop(msg.write_fmt(call)),
         }
         msg.push(": ");
-        msg.push_error(err);
+        msg.push_error_text(err);
+        match tail.as_str() {
+            Some(text) => msg.push(text),
+            None => drop(msg.write_fmt(tail)),
+        }
+        msg.finish();
     });
     sys::set_errno(err.errno);
     err.code()
@@ -569,6 +646,35 @@ mod tests {
         assert_eq!(
             std::io::Error::last_os_error().raw_os_error(),
             Some(libc::ENOTSOCK)
+        );
+    }
+
+    #[test]
+    fn c_descriptions_are_the_descriptions() {
+        for code in -1..200 {
+            let c = c_description(Errno(code)).map(|c| c.to_str().unwrap());
+            assert_eq!(c, description(Errno(code)), "errno {code}");
+        }
+        assert_eq!(
+            c_description(Errno(libc::EBADF)),
+            Some(c"Bad file descriptor")
+        );
+    }
+
+    #[test]
+    fn a_tail_follows_the_description() {
+        fail_with(
+            &Error::new(libc::EADDRINUSE, "bind"),
+            format_args!("f"),
+            format_args!(
+                " (while attempting to bind on address {}:{})",
+                "127.0.0.1", 80
+            ),
+        );
+        assert_eq!(
+            last(),
+            "f: bind: EADDRINUSE: Address already in use (while attempting to bind on address \
+             127.0.0.1:80)"
         );
     }
 
@@ -636,6 +742,9 @@ mod tests {
     #[test]
     fn table_matches_strerror() {
         for code in -1..4200 {
+            if crate::resolve::eai_entry(Errno(code)).is_some() {
+                continue; // a resolver code's value: gai_strerror's text (see crate::resolve)
+            }
             // SAFETY: strerror returns a NUL-terminated string; the test runs it on one thread
             // at a time per value and copies it at once.
             let glibc = unsafe { core::ffi::CStr::from_ptr(libc::strerror(code)) }

@@ -11,15 +11,19 @@ use crate::socket::csock_socket;
 
 mod activation;
 mod audit;
+mod connect;
 mod fdpass;
 mod names;
+mod serve;
 mod socket;
 mod text;
 
 pub use activation::*;
 pub use audit::*;
+pub use connect::*;
 pub use fdpass::*;
 pub use names::*;
+pub use serve::*;
 pub use socket::*;
 pub use text::*;
 

@@ -172,7 +172,7 @@ pub extern "C" fn csock_last_error() -> *const c_char {
     error::last_error()
 }
 
-/// csock's version, `"0.1.0"`; the same numbers as `CSOCK_VERSION_MAJOR`, `_MINOR`, `_PATCH`.
+/// csock's version, `"0.2.0"`; the same numbers as `CSOCK_VERSION_MAJOR`, `_MINOR`, `_PATCH`.
 /// The string is static.
 #[unsafe(no_mangle)]
 pub extern "C" fn csock_version() -> *const c_char {

@@ -67,6 +67,10 @@ pub fn zeroed_storage() -> sockaddr_storage {
     unsafe { mem::zeroed() }
 }
 
+/// An all-zero `sockaddr_storage`, for constants.
+// SAFETY: sockaddr_storage is plain data for which all-zero bytes are a valid value.
+pub const ZEROED_STORAGE: sockaddr_storage = unsafe { mem::zeroed() };
+
 const STORAGE_LEN: socklen_t = mem::size_of::<sockaddr_storage>() as socklen_t;
 
 /// `accept4(2)` into a whole zeroed `sockaddr_storage`; returns the length the kernel reported.
@@ -112,6 +116,18 @@ pub fn storage_bytes(storage: &sockaddr_storage, len: socklen_t) -> &[u8] {
     // SAFETY: `storage` is plain data, fully initialised (zeroed, then filled by the kernel),
     // and `len` is clamped to its size.
     unsafe { core::slice::from_raw_parts((storage as *const sockaddr_storage).cast::<u8>(), len) }
+}
+
+/// The bytes of a whole storage, for filling in an address.
+pub fn storage_bytes_mut(storage: &mut sockaddr_storage) -> &mut [u8] {
+    // SAFETY: `storage` is plain data, every byte pattern is valid, and the slice covers exactly
+    // the storage, borrowed mutably.
+    unsafe {
+        core::slice::from_raw_parts_mut(
+            (storage as *mut sockaddr_storage).cast::<u8>(),
+            mem::size_of::<sockaddr_storage>(),
+        )
+    }
 }
 
 /// `getsockopt(2)` for an `int` option.
@@ -233,6 +249,158 @@ pub fn unset_env(name: &CStr) {
     // environment is the process's, and the caller is responsible for not reading it from another
     // thread at the same time (the C library's own rule for unsetenv). `name` is NUL-terminated.
     unsafe { libc::unsetenv(name.as_ptr()) };
+}
+
+/// `connect(2)` to the first `len` bytes of `addr`.
+pub fn connect(fd: RawFd, addr: &sockaddr_storage, len: socklen_t) -> SysResult<()> {
+    let len = len.min(STORAGE_LEN);
+    // SAFETY: `addr` is a whole sockaddr_storage and `len` does not exceed it.
+    check(unsafe { libc::connect(fd, (addr as *const sockaddr_storage).cast(), len) }).map(drop)
+}
+
+/// `bind(2)` to the first `len` bytes of `addr`.
+pub fn bind(fd: RawFd, addr: &sockaddr_storage, len: socklen_t) -> SysResult<()> {
+    let len = len.min(STORAGE_LEN);
+    // SAFETY: `addr` is a whole sockaddr_storage and `len` does not exceed it.
+    check(unsafe { libc::bind(fd, (addr as *const sockaddr_storage).cast(), len) }).map(drop)
+}
+
+/// `listen(2)`.
+pub fn listen(fd: RawFd, backlog: c_int) -> SysResult<()> {
+    // SAFETY: plain integer arguments.
+    check(unsafe { libc::listen(fd, backlog) }).map(drop)
+}
+
+/// `setsockopt(2)` for an `int` option.
+pub fn setsockopt_int(fd: RawFd, level: c_int, name: c_int, value: c_int) -> SysResult<()> {
+    // SAFETY: `value` is a valid int and the length given is its size.
+    check(unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&raw const value).cast::<libc::c_void>(),
+            mem::size_of::<c_int>() as socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+/// `poll(2)` over several descriptors; returns how many have events (0 when the time ran out).
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: c_int) -> SysResult<c_int> {
+    let n = libc::nfds_t::try_from(fds.len()).map_err(|_| Errno(libc::EINVAL))?;
+    // SAFETY: `fds` is a valid array of `n` pollfd values.
+    check(unsafe { libc::poll(fds.as_mut_ptr(), n, timeout_ms) })
+}
+
+/// A failed `getaddrinfo(3)`: its `EAI_*` value, and `errno` for `EAI_SYSTEM`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GaiFailure {
+    /// The `EAI_*` value (negative, glibc's).
+    pub eai: c_int,
+    /// `errno` when `eai` is `EAI_SYSTEM`.
+    pub errno: Errno,
+}
+
+/// One address of a `getaddrinfo(3)` result, copied out of the list.
+#[derive(Clone, Copy)]
+pub struct AddrEntry {
+    /// `ai_family`.
+    pub family: c_int,
+    /// `ai_socktype`.
+    pub socktype: c_int,
+    /// `ai_protocol`.
+    pub protocol: c_int,
+    /// The address, in a whole zeroed storage.
+    pub storage: sockaddr_storage,
+    /// `ai_addrlen`, at most the storage's size.
+    pub len: socklen_t,
+}
+
+/// The list `getaddrinfo(3)` returned, freed with `freeaddrinfo(3)` when dropped.
+pub struct AddrInfo(*mut libc::addrinfo);
+
+/// `getaddrinfo(3)` with the given hints. `host` and `port` may be `None` (NULL).
+pub fn getaddrinfo(
+    host: Option<&CStr>,
+    port: Option<&CStr>,
+    family: c_int,
+    socktype: c_int,
+    flags: c_int,
+) -> Result<AddrInfo, GaiFailure> {
+    // SAFETY: addrinfo is plain data for which all-zero bytes are a valid value (NULL pointers).
+    let mut hints: libc::addrinfo = unsafe { mem::zeroed() };
+    hints.ai_family = family;
+    hints.ai_socktype = socktype;
+    hints.ai_flags = flags;
+    let mut list: *mut libc::addrinfo = core::ptr::null_mut();
+    let ptr = |s: Option<&CStr>| s.map_or(core::ptr::null(), CStr::as_ptr);
+    // SAFETY: the strings are NUL-terminated or NULL, `hints` is valid, `list` is valid for a
+    // write; on success the list is ours until freeaddrinfo.
+    let rc = unsafe { libc::getaddrinfo(ptr(host), ptr(port), &hints, &mut list) };
+    if rc != 0 {
+        let errno = if rc == libc::EAI_SYSTEM {
+            errno()
+        } else {
+            Errno(0)
+        };
+        return Err(GaiFailure { eai: rc, errno });
+    }
+    Ok(AddrInfo(list))
+}
+
+impl AddrInfo {
+    /// The addresses, in the resolver's order.
+    pub fn iter(&self) -> AddrIter<'_> {
+        AddrIter {
+            next: self.0,
+            _list: self,
+        }
+    }
+}
+
+impl Drop for AddrInfo {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: the list came from getaddrinfo and is freed once.
+            unsafe { libc::freeaddrinfo(self.0) };
+        }
+    }
+}
+
+/// Walks an [`AddrInfo`] list.
+pub struct AddrIter<'a> {
+    next: *const libc::addrinfo,
+    _list: &'a AddrInfo,
+}
+
+impl Iterator for AddrIter<'_> {
+    type Item = AddrEntry;
+    fn next(&mut self) -> Option<AddrEntry> {
+        // SAFETY: `next` is NULL or a node of the list, alive while `_list` is borrowed.
+        let node = unsafe { self.next.as_ref() }?;
+        self.next = node.ai_next;
+        let mut storage = zeroed_storage();
+        let len = node.ai_addrlen.min(STORAGE_LEN);
+        if !node.ai_addr.is_null() {
+            // SAFETY: `ai_addr` points to `ai_addrlen` bytes; at most the storage's size are
+            // copied into the storage.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    node.ai_addr.cast::<u8>(),
+                    (&raw mut storage).cast::<u8>(),
+                    len as usize,
+                );
+            }
+        }
+        Some(AddrEntry {
+            family: node.ai_family,
+            socktype: node.ai_socktype,
+            protocol: node.ai_protocol,
+            storage,
+            len: if node.ai_addr.is_null() { 0 } else { len },
+        })
+    }
 }
 
 /// The caller's `iovec` array for `sendmsg(2)`, handed to the kernel as it is.

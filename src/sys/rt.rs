@@ -44,6 +44,12 @@ impl Fd {
         self.0
     }
 
+    /// Takes back a descriptor that [`Fd::into_raw`] handed out (an attempt kept in a plain
+    /// array while it was in flight); the caller gives up its claim.
+    pub fn reclaim(fd: RawFd) -> Self {
+        Fd(fd)
+    }
+
     /// Hands the descriptor over to the caller, who must close it.
     pub fn into_raw(self) -> RawFd {
         let fd = self.0;
@@ -315,6 +321,45 @@ impl<T: Copy> Drop for Buffer<T> {
     }
 }
 
+/// `len` values of a plain type: on the stack when `len <= N`, else in a [`Buffer`]. The scratch
+/// arrays of a call whose size depends on its input (the addresses of a name).
+pub enum Scratch<T: Copy, const N: usize> {
+    /// Up to `N` values, the first `len` of them in use.
+    Stack([T; N], usize),
+    /// More than `N` values.
+    Heap(Buffer<T>),
+}
+
+impl<T: Copy, const N: usize> Scratch<T, N> {
+    /// `len` copies of `fill`; `None` when out of memory.
+    pub fn new(len: usize, fill: T) -> Option<Self> {
+        if len <= N {
+            Some(Scratch::Stack([fill; N], len))
+        } else {
+            Buffer::new(len, fill).map(Scratch::Heap)
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> Deref for Scratch<T, N> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            Scratch::Stack(values, len) => values.get(..*len).unwrap_or(&[]),
+            Scratch::Heap(buffer) => buffer,
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> DerefMut for Scratch<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            Scratch::Stack(values, len) => values.get_mut(..*len).unwrap_or(&mut []),
+            Scratch::Heap(buffer) => buffer,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,6 +406,17 @@ mod tests {
         assert!(LINK.set(leak(7).unwrap()).is_ok());
         assert_eq!(LINK.set(leak(8).unwrap()), Err(&8));
         assert_eq!(LINK.get(), Some(&7));
+    }
+
+    #[test]
+    fn scratch_is_on_the_stack_or_the_heap() {
+        let mut small = Scratch::<u8, 4>::new(3, 1).unwrap();
+        small[2] = 5;
+        assert!(matches!(small, Scratch::Stack(..)));
+        assert_eq!(&small[..], &[1, 1, 5]);
+        let big = Scratch::<u8, 4>::new(6, 2).unwrap();
+        assert!(matches!(big, Scratch::Heap(..)));
+        assert_eq!(&big[..], &[2; 6]);
     }
 
     #[test]
