@@ -1,5 +1,3 @@
-//go:build !csock_no_connect
-
 package csock
 
 /*

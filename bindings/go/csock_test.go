@@ -154,6 +154,15 @@ func TestConstant64(t *testing.T) {
 	}
 }
 
+func TestHas(t *testing.T) {
+	for name, want := range map[string]bool{"csock_open": true, "csock_create_connection": true,
+		"csock_create_server": true, "csock_nope": false} {
+		if csock.Has(name) != want {
+			t.Errorf("Has(%q) = %v", name, !want)
+		}
+	}
+}
+
 func TestVersion(t *testing.T) {
 	if !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(csock.Version()) {
 		t.Errorf("Version() = %q", csock.Version())

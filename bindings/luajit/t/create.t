@@ -18,6 +18,8 @@ tap.is(ffi.alignof("struct sockaddr_storage"), ffi.alignof("unsigned long"),
 tap.is(ffi.sizeof("csock_listen_fd"), 16 + 256, "csock_listen_fd: a socket and 256 bytes")
 tap.is(csock.DEFAULT, -1, "CSOCK_DEFAULT comes from the header's macro")
 tap.is(csock.INFO_LISTENING, 4, "CSOCK_INFO_LISTENING comes from the header's macro")
+tap.ok(csock.has("csock_create_connection") and not csock.has("csock_nope"),
+       "has() tells the library's functions")
 tap.is(csock.version(), ("%d.%d.%d"):format(csock.VERSION_MAJOR, csock.VERSION_MINOR,
                                             csock.VERSION_PATCH),
        "csock_version matches the header's version macros")

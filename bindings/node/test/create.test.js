@@ -84,8 +84,10 @@ test('constants wider than int are exact (csock_constant64)', () => {
   assert.equal(csock.constant('INADDR_NONE'), 0xffffffff);
 });
 
-test('the version is the header\'s', () => {
+test('the version is the header\'s, has() tells the library\'s functions', () => {
   assert.match(csock.version(), /^\d+\.\d+\.\d+$/);
+  assert.equal(csock.has('csock_create_connection'), true);
+  assert.equal(csock.has('csock_nope'), false);
 });
 
 const collect = async () => {

@@ -6,12 +6,6 @@ require "minitest/autorun"
 require "csock"
 
 class TestConnect < Minitest::Test
-  def setup
-    %w[csock_create_connection csock_create_server].each do |name|
-      skip "#{name} not in this build" unless Csock.has?(name)
-    end
-  end
-
   def test_a_server_and_a_connection
     Csock.create_server("127.0.0.1", 0) do |server|
       assert_equal [Csock::AF_INET, Csock::SOCK_STREAM, 0],

@@ -83,8 +83,10 @@ class TestCreate < Minitest::Test
     assert_equal 0xffffffff, Csock.constant("INADDR_NONE")
   end
 
-  def test_version
+  def test_version_and_has
     assert_match(/\A\d+\.\d+\.\d+\z/, Csock.version)
+    assert Csock.has?("csock_create_connection")
+    refute Csock.has?("csock_nope")
   end
 
   def test_the_garbage_collector_closes_an_unclosed_socket_not_a_detached_one
