@@ -80,10 +80,11 @@ ruby-test: lib $(FFI_LAYOUT)
 
 # Go: cgo reads include/csock.h and links the library built here. Everything the go command
 # keeps goes under $(BUILD), for the go commands the tests run themselves too (the README's
-# example); no toolchain or module is fetched.
+# example); no toolchain or module is fetched, and the user's go settings (GOENV, GOFLAGS) are
+# left out.
 GO_DIR  := $(abspath $(FFI_BUILD))/go
 GO_ENV   = GOCACHE=$(GO_DIR)/cache GOPATH=$(GO_DIR)/path GOTOOLCHAIN=local GOPROXY=off \
-  GO111MODULE=on CGO_ENABLED=1 \
+  GOENV=off GOFLAGS= GO111MODULE=on CGO_ENABLED=1 \
   CGO_LDFLAGS='-L$(abspath $(LIBOUT)) -Wl,-rpath,$(abspath $(LIBOUT))'
 
 go-test: lib
