@@ -88,6 +88,18 @@ func TestConnectionRefused(t *testing.T) {
 	}
 }
 
+func TestResolverError(t *testing.T) {
+	_, attempts, err := csock.CreateConnection("127.0.0.1", "no-such-service-csock", nil)
+	var cerr *csock.Error
+	if !errors.As(err, &cerr) || cerr.EAI != csock.MustConstant("EAI_SERVICE") || cerr.Errno != 0 ||
+		cerr.Code > -4096 || !strings.Contains(cerr.Msg, "getaddrinfo: EAI_SERVICE") {
+		t.Errorf("an unknown service: %#v", err)
+	}
+	if errors.Unwrap(err) != nil || len(attempts) != 0 {
+		t.Errorf("an unknown service: unwraps to %v, %d attempts", errors.Unwrap(err), len(attempts))
+	}
+}
+
 func TestServerOptions(t *testing.T) {
 	server := ck(t).sock(csock.CreateServer("127.0.0.1", "0", &csock.ServerOptions{Nonblock: true, Backlog: 4}))
 	defer server.Close()

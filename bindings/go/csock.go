@@ -42,23 +42,33 @@ const (
 )
 
 // Error is a failure of a csock function: the errno it returned and csock_last_error()'s text.
-// errors.Is(err, syscall.EPERM) and errors.Is(err, fs.ErrPermission) see through it.
+// errors.Is(err, syscall.EPERM) and errors.Is(err, fs.ErrPermission) see through it. A host or
+// service the resolver could not resolve has no errno but the resolver's EAI_* value.
 type Error struct {
 	Op    string        // the csock function, e.g. "csock_open"
 	Code  int           // the negative value it returned
-	Errno syscall.Errno // -Code, the errno
+	Errno syscall.Errno // -Code, the errno; 0 for a resolver failure
+	EAI   int           // the resolver's EAI_* value (csock_gai_error); 0 for an errno
 	Msg   string        // csock_last_error()
 }
 
 func (e *Error) Error() string {
-	if e.Msg == "" {
-		return fmt.Sprintf("%s: %v", e.Op, e.Errno)
+	if e.Msg != "" {
+		return e.Msg
 	}
-	return e.Msg
+	if e.EAI != 0 {
+		return fmt.Sprintf("%s: resolver error %d", e.Op, e.EAI)
+	}
+	return fmt.Sprintf("%s: %v", e.Op, e.Errno)
 }
 
-// Unwrap returns the errno, so that errors.Is compares it.
-func (e *Error) Unwrap() error { return e.Errno }
+// Unwrap returns the errno, so that errors.Is compares it (nothing for a resolver failure).
+func (e *Error) Unwrap() error {
+	if e.Errno == 0 {
+		return nil
+	}
+	return e.Errno
+}
 
 // call runs f and, if it returned a negative value, reads the message on the same OS thread
 // (csock_last_error is thread-local, and a goroutine may otherwise move between the calls).
@@ -66,11 +76,16 @@ func call(op string, f func() C.int) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	rc := int(f())
-	if rc < 0 {
-		return rc, &Error{Op: op, Code: rc, Errno: syscall.Errno(-rc),
-			Msg: C.GoString(C.csock_last_error())}
+	if rc >= 0 {
+		return rc, nil
 	}
-	return rc, nil
+	err := &Error{Op: op, Code: rc, Msg: C.GoString(C.csock_last_error())}
+	if gai := int(C.csock_gai_error(C.int(rc))); gai != 0 {
+		err.EAI = gai
+	} else {
+		err.Errno = syscall.Errno(-rc)
+	}
+	return rc, err
 }
 
 // Has reports whether the loaded libcsock exports the function name
@@ -81,7 +96,7 @@ func Has(name string) bool {
 	return C.csock_go_has(cname) != 0
 }
 
-// Version is csock_version(): "0.1.0".
+// Version is csock_version(): "0.2.0".
 func Version() string { return C.GoString(C.csock_version()) }
 
 // Socket is a csock_socket owned by Go.

@@ -10,7 +10,8 @@
 -- is $CSOCK_LIBRARY if set, else libcsock.so.0 from the loader's search path.
 --
 -- Errors are returned as Lua's io functions return them: nil, the message of
--- csock_last_error() and the errno (a positive number), so that assert(csock.open()) works.
+-- csock_last_error() and the errno (a positive number), so that assert(csock.open()) works. A
+-- resolver failure's number is above csock.EAI_BASE; csock.gai_error(n) gives its EAI_* value.
 -- A socket is a csock_socket cdata: its fields fd, family, type and proto are readable, its
 -- methods are below, tostring() is csock_repr, and the garbage collector closes it if it was
 -- not closed or detached.
@@ -41,7 +42,15 @@ function csock.last_error()
   return ffi.string(lib.csock_last_error())
 end
 
---- csock_version(): "0.1.0".
+--- csock_gai_error: the resolver's EAI_* value behind an error number (the third value of a
+-- failure), or nil if it is an errno.
+function csock.gai_error(code)
+  local gai = lib.csock_gai_error(-code)
+  if gai == 0 then return nil end
+  return gai
+end
+
+--- csock_version(): "0.2.0".
 function csock.version()
   return ffi.string(lib.csock_version())
 end

@@ -82,6 +82,7 @@ const PROTOTYPES = [
     'int timeout_ms, _Inout_ csock_connect_opts *opts)',
   'int csock_create_server(_Out_ csock_socket *out, const char *host, const char *port, ' +
     'int family, int backlog, uint32_t flags)',
+  'int csock_gai_error(int rc)',
   'const char *csock_last_error(void)',
   'const char *csock_version(void)',
 ];
@@ -106,13 +107,38 @@ function has(name) {
 const ERRNO_NAMES = Object.fromEntries(
   Object.entries(os.constants.errno).map(([name, value]) => [value, name]));
 
-/** An error returned by libcsock: rc is its negative return value. */
+// The resolver's EAI_* values by number, from csock's constants (Python's names).
+const EAI = ['ADDRFAMILY', 'AGAIN', 'BADFLAGS', 'FAIL', 'FAMILY', 'MEMORY', 'NODATA', 'NONAME',
+             'OVERFLOW', 'SERVICE', 'SOCKTYPE', 'SYSTEM'];
+let eaiNames;
+function eaiName(value) {
+  if (eaiNames === undefined) {
+    eaiNames = {};
+    for (const name of EAI) {
+      const v = [0];
+      if (fn.csock_constant64(`EAI_${name}`, v) === 0) eaiNames[Number(v[0])] = `EAI_${name}`;
+    }
+  }
+  return eaiNames[value] || 'EAI_UNKNOWN';
+}
+
+/**
+ * An error returned by libcsock: rc is its negative return value. A resolver failure (a host
+ * or service getaddrinfo could not resolve) has `code` 'EAI_NONAME', 'EAI_SERVICE'... and
+ * `gai`, the EAI_* value.
+ */
 class CsockError extends Error {
   constructor(rc, syscall, message) {
     super(message || `${syscall}: error ${rc}`);
     this.name = 'CsockError';
     this.errno = rc;
-    this.code = ERRNO_NAMES[-rc] || 'UNKNOWN';
+    const gai = fn.csock_gai_error(rc);
+    if (gai !== 0) {
+      this.gai = gai;
+      this.code = eaiName(gai);
+    } else {
+      this.code = ERRNO_NAMES[-rc] || 'UNKNOWN';
+    }
     this.syscall = syscall;
   }
 }

@@ -58,6 +58,14 @@ tap.ok(attempts and #attempts == 1 and attempts[1].error == ECONNREFUSED
        and attempts[1].step == csock.STEP_CONNECT, "the report: refused at connect")
 r, msg, code = csock.create_connection("127.0.0.1", 70000)
 tap.ok(r == nil and code == EINVAL, "a port above 65535: EINVAL", msg)
+tap.is(csock.gai_error(code), nil, "EINVAL is not a resolver error")
+
+-- A service the resolver does not know (no DNS asked): a code of the resolver's own.
+r, msg, code, attempts = csock.create_connection("127.0.0.1", "no-such-service-csock")
+tap.ok(r == nil and code > csock.EAI_BASE, "an unknown service: a resolver code", msg)
+tap.is(csock.gai_error(code), K.EAI_SERVICE, "gai_error gives EAI_SERVICE")
+tap.like(msg, "getaddrinfo: EAI_SERVICE", "the message names it")
+tap.is(#attempts, 0, "no address tried")
 
 -- A non-blocking server, the backlog, and a bind failure's message.
 server = assert(csock.create_server("127.0.0.1", 0, { nonblock = true, backlog = 4 }))

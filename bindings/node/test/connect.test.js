@@ -63,6 +63,17 @@ test('a closed port: ECONNREFUSED, with the attempt that failed', () => {
   assert.throws(() => csock.createConnection('127.0.0.1', 70000), { code: 'EINVAL' });
 });
 
+test('a service the resolver does not know: EAI_SERVICE, no DNS asked', () => {
+  assert.throws(() => csock.createConnection('127.0.0.1', 'no-such-service-csock'), (err) => {
+    assert.equal(err.code, 'EAI_SERVICE');
+    assert.equal(err.gai, K.EAI_SERVICE);
+    assert.ok(err.errno <= -4096, 'outside the errno range');
+    assert.match(err.message, /getaddrinfo: EAI_SERVICE/);
+    assert.deepEqual(err.attempts, []);
+    return true;
+  });
+});
+
 test('server options: nonblock, backlog, dualstack, a bind failure\'s message', () => {
   const server = csock.createServer('127.0.0.1', 0, { nonblock: true, backlog: 4 });
   try {

@@ -9,12 +9,14 @@
 #
 # The library is $CSOCK_LIBRARY if set, else libcsock.so.0 from the loader's search path.
 # A failure raises the Errno exception of its errno (Errno::EPERM, Errno::ECONNREFUSED, ...)
-# whose message is csock_last_error()'s text. Constants are looked up by name through
+# whose message is csock_last_error()'s text, or, for a host or service the resolver could not
+# resolve, a Csock::ResolverError (a SocketError, as Ruby's own getaddrinfo raises). Constants are looked up by name through
 # csock_constant64 (Csock::SOCK_STREAM, Csock.constant("CAN_EFF_FLAG")). A Csock::Socket closes
 # its descriptor on #close, at the end of a block, or when it is garbage collected.
 
 require "fiddle"
 require "fiddle/import"
+require "socket"
 
 module Csock
   DEFAULT = -1              # CSOCK_DEFAULT: "the default" when creating, "detect" when adopting
@@ -72,6 +74,7 @@ module Csock
       "int timeout_ms, csock_connect_opts *opts)",
       "int csock_create_server(csock_socket *out, const char *host, const char *port, " \
       "int family, int backlog, uint32_t flags)",
+      "int csock_gai_error(int rc)",
       "const char *csock_last_error(void)",
       "const char *csock_version(void)",
     ].freeze
@@ -97,16 +100,34 @@ module Csock
     Lib.csock_last_error.to_s
   end
 
-  # csock_version(): "0.1.0".
+  # csock_version(): "0.2.0".
   def self.version
     Lib.csock_version.to_s
   end
 
-  # Raises the Errno exception of a negative return +rc+, else returns +rc+.
-  def self.check(rc)
-    raise SystemCallError.new(last_error, -rc) if rc.negative?
+  # A resolver failure: getaddrinfo could not resolve a host or a service.
+  class ResolverError < SocketError
+    # The EAI_* value (Csock::EAI_NONAME, ...), as Ruby's Socket::ResolutionError#error_code.
+    attr_reader :error_code
+    # csock's return value.
+    attr_reader :code
 
-    rc
+    def initialize(message, error_code, code)
+      super(message)
+      @error_code = error_code
+      @code = code
+    end
+  end
+
+  # Raises the Errno exception of a negative return +rc+ (a ResolverError for a resolver's
+  # code), else returns +rc+.
+  def self.check(rc)
+    return rc unless rc.negative?
+
+    gai = Lib.csock_gai_error(rc)
+    raise ResolverError.new(last_error, gai, rc) unless gai.zero?
+
+    raise SystemCallError.new(last_error, -rc)
   end
 
   # csock_format_addr and csock_repr work like snprintf: ask for the length, then fill.
@@ -393,7 +414,7 @@ module Csock
     end
     begin
       check(rc)
-    rescue SystemCallError => e
+    rescue SystemCallError, ResolverError => e
       e.define_singleton_method(:attempts) { attempts }
       raise
     end

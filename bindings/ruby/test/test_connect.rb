@@ -53,6 +53,17 @@ class TestConnect < Minitest::Test
     assert_raises(Errno::EINVAL) { Csock.create_connection("127.0.0.1", 70_000) }
   end
 
+  def test_a_service_the_resolver_does_not_know_no_dns_asked
+    e = assert_raises(Csock::ResolverError) do
+      Csock.create_connection("127.0.0.1", "no-such-service-csock")
+    end
+    assert_kind_of SocketError, e
+    assert_equal Csock::EAI_SERVICE, e.error_code
+    assert_operator e.code, :<=, -4096
+    assert_match(/getaddrinfo: EAI_SERVICE/, e.message)
+    assert_empty e.attempts
+  end
+
   def test_server_options_and_a_bind_failure
     Csock.create_server("127.0.0.1", 0, nonblock: true, backlog: 4) do |server|
       refute server.blocking?
