@@ -630,6 +630,19 @@ int main(void) {
         is_int(tried[1].error, 0, "the IPv4 attempt connected");
         csock_close(&s);
     }
+    /* An IPv6 source with port 0: IP_BIND_ADDRESS_NO_PORT on an AF_INET6 socket too. */
+    int v6 = listener_at("::1", 0, 16);
+    const char *v6port = fmt_port(bound_port(v6));
+    fresh()->source_host = "::1";
+    s = conn_ok("::1", v6port, CSOCK_DEFAULT, &opts, AF_INET6, 0, "source ::1");
+    is_int(opt(s.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT), 1,
+           "source ::1, port 0: IP_BIND_ADDRESS_NO_PORT set on the AF_INET6 socket");
+    struct sockaddr_in6 local6;
+    len = sizeof local6;
+    getsockname(s.fd, (struct sockaddr *)&local6, &len);
+    ok(IN6_IS_ADDR_LOOPBACK(&local6.sin6_addr), "source ::1: bound to ::1");
+    csock_close(&s);
+    close(v6);
     fresh()->source_host = "192.0.2.199";
     conn_fails("127.0.0.1", fast, CSOCK_DEFAULT, &opts, -EADDRNOTAVAIL, "a non-local source");
     is_int(tried[0].step, CSOCK_STEP_BIND, "a non-local source: fails at CSOCK_STEP_BIND");

@@ -792,6 +792,87 @@ mod tests {
         assert_eq!(order_of(&[a, a, a, b]), [0, 3, 1, 2]);
     }
 
+    fn inet(ip: [u8; 4], port: u16) -> Address {
+        let mut storage = sys::zeroed_storage();
+        let b = sys::storage_bytes_mut(&mut storage);
+        b[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+        b[2..4].copy_from_slice(&port.to_be_bytes());
+        b[4..8].copy_from_slice(&ip);
+        Address { storage, len: 16 }
+    }
+
+    #[test]
+    fn the_summary_names_every_attempt_and_why() {
+        let mut report = Report::new();
+        assert_eq!(format!("{}", report.summary()), "");
+        report.reserve(3).unwrap();
+        let a = report.begin(inet([127, 0, 0, 1], 80));
+        report.step(a, CSOCK_STEP_CONNECT);
+        report.failed(a, Error::new(libc::ECONNREFUSED, "connect"));
+        let b = report.begin(inet([127, 0, 0, 2], 80));
+        report.failed(b, Error::new(resolve::CSOCK_EAI_BASE + 9, "getaddrinfo"));
+        report.step(b, CSOCK_STEP_BIND);
+        let c = report.begin(inet([127, 0, 0, 3], 80));
+        report.step(c, CSOCK_STEP_CONNECT);
+        assert_eq!(report.attempts().len(), 3);
+        assert_eq!(report.attempts()[1].step, CSOCK_STEP_BIND);
+        assert_eq!(report.attempts()[2].error, None);
+        assert_eq!(
+            format!("{}", report.summary()),
+            ": 3 addresses tried: 127.0.0.1:80 (connect: ECONNREFUSED: Connection refused), \
+             127.0.0.2:80 (getaddrinfo: EAI_ADDRFAMILY: Address family for hostname not \
+             supported), 127.0.0.3:80 (connected); the last error"
+        );
+        // A report has no room beyond what it reserved.
+        assert_eq!(report.begin(inet([127, 0, 0, 4], 80)), 3);
+        assert_eq!(report.attempts().len(), 3);
+    }
+
+    #[test]
+    fn flights_close_what_is_left() {
+        let idle = Flight {
+            fd: -1,
+            entry: 0,
+            report: 0,
+            deadline: Deadline::Never,
+        };
+        let mut flights = Flights {
+            slots: Scratch::new(3, idle).unwrap(),
+            len: 0,
+        };
+        // Each flight holds one end of a pair; the other end sees it closed.
+        let pairs: Vec<[csock_socket; 2]> = (0..3)
+            .map(|_| create::socketpair(-1, -1, -1).unwrap())
+            .collect();
+        for (i, [ours, _]) in pairs.iter().enumerate() {
+            flights.push(Flight {
+                fd: ours.fd,
+                report: i,
+                ..idle
+            });
+        }
+        let taken = flights.take(0).unwrap();
+        assert_eq!(taken.fd, pairs[0][0].fd);
+        let left: Vec<usize> = flights.live().iter().map(|f| f.report).collect();
+        assert_eq!(
+            left,
+            [2, 1],
+            "the last flight takes the place of the one taken"
+        );
+        assert!(flights.take(5).is_none());
+        drop(flights);
+        for (i, [_, peer]) in pairs.iter().enumerate() {
+            let hup = sys::poll_one(peer.fd, libc::POLLIN, 0).unwrap() & libc::POLLHUP != 0;
+            assert_eq!(
+                hup,
+                i != 0,
+                "pair {i}: closed when the flights were dropped"
+            );
+            sys::close(peer.fd).unwrap();
+        }
+        sys::close(taken.fd).unwrap();
+    }
+
     #[test]
     fn bad_flags_and_ports_make_no_call() {
         let mut report = Report::new();

@@ -364,6 +364,41 @@ mod tests {
     }
 
     #[test]
+    fn a_server_listens_and_a_failed_bind_names_its_address() {
+        let mut bound = None;
+        let s = create_server(Some(c"127.0.0.1"), None, -1, 5, 0, &mut bound).unwrap();
+        assert_eq!(
+            (s.family, s.r#type, s.proto),
+            (libc::AF_INET, libc::SOCK_STREAM, 0)
+        );
+        let listening = sys::getsockopt_int(s.fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN);
+        assert_eq!(listening, Ok(1));
+        let (name, len) = sys::getsockname(s.fd).unwrap();
+        let port = u16::from_be_bytes([name_bytes(&name, len)[2], name_bytes(&name, len)[3]]);
+        let port = std::ffi::CString::new(port.to_string()).unwrap();
+        let mut again = None;
+        let err = create_server(Some(c"127.0.0.1"), Some(&port), -1, -1, 0, &mut again);
+        assert_eq!(err.unwrap_err(), Error::new(libc::EADDRINUSE, "bind"));
+        assert!(again.is_some(), "the address tried is kept for the message");
+        let mut none = None;
+        let err = create_server(
+            None,
+            None,
+            libc::AF_INET,
+            -1,
+            CSOCK_SERVER_DUALSTACK,
+            &mut none,
+        );
+        assert_eq!(err.unwrap_err().errno.0, libc::EINVAL);
+        assert!(none.is_none(), "nothing was tried");
+        sys::close(s.fd).unwrap();
+    }
+
+    fn name_bytes(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> Vec<u8> {
+        sys::storage_bytes(storage, len).to_vec()
+    }
+
+    #[test]
     fn backlogs() {
         assert_eq!(backlog(-1), 128);
         assert_eq!(backlog(-2), 0);
