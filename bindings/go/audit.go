@@ -8,10 +8,7 @@ int csock_go_audit_add(uintptr_t handle);
 */
 import "C"
 
-import (
-	"runtime/cgo"
-	"sync"
-)
+import "runtime/cgo"
 
 // AuditHook is called for every creation, as csock_audit_hook, with the event
 // ("socket.__new__"), the descriptor (-1 before it exists), the family, type and protocol. It
@@ -19,12 +16,8 @@ import (
 // positive one with EPERM. A hook that panics refuses with EPERM.
 type AuditHook func(event string, fd, family, typ, proto int) int
 
-var hooksMu sync.Mutex
-
 // AuditAdd is csock_audit_add. Hooks cannot be removed: hook lives as long as the process.
 func AuditAdd(hook AuditHook) error {
-	hooksMu.Lock()
-	defer hooksMu.Unlock()
 	h := cgo.NewHandle(hook)
 	// The handle travels as csock's userdata (audit.c), as cgo.Handle documents.
 	if _, err := call("csock_audit_add", func() C.int {
