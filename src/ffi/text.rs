@@ -6,9 +6,9 @@ use core::mem;
 use libc::{c_int, sockaddr, sockaddr_storage, socklen_t};
 
 use super::{Out, c_call, fd_of, read_arg, text_buf};
-use crate::{addr, sys};
 use crate::error::{self, Error, Result};
 use crate::socket::csock_socket;
+use crate::{addr, sys};
 
 /// # Safety
 /// Pointers are NULL or valid, as for `csock_getsockname`.
@@ -21,7 +21,10 @@ unsafe fn address_into(
     // The socket is read by value before anything is written: the outputs may alias it.
     // SAFETY: the caller guarantees each pointer is NULL or valid.
     let sock = unsafe { read_arg(sock, "sock is NULL") }?;
-    let (out, len) = (Out::new(out, "addr is NULL")?, Out::new(len, "len is NULL")?);
+    let (out, len) = (
+        Out::new(out, "addr is NULL")?,
+        Out::new(len, "len is NULL")?,
+    );
     let (storage, n) = read(&sock)?;
     // SAFETY: both are writable, per the caller.
     unsafe {
