@@ -545,15 +545,6 @@ const char *csock_last_error(void);
  */
 const char *csock_version(void);
 
-/**
- * The unwinding personality routine, for builds with debug assertions only (the dev profile of
- * `make debug-test` and the fuzzing build): there, the standard library's checks of unsafe preconditions
- * pull in `core::panicking::panic_nounwind_fmt`, which core was compiled to unwind from, and so
- * refers to this symbol, which only std would define. It is never called: the personality runs
- * only while a panic unwinds, and the panic handler above aborts instead.
- */
-void rust_eh_personality(void);
-
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

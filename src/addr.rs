@@ -213,13 +213,12 @@ fn write_name(out: &mut Text<'_>, name: Option<&core::ffi::CStr>, value: c_int) 
 fn write_known_addr(
     out: &mut Text<'_>,
     key: &str,
-    addr: Result<(libc::sockaddr_storage, socklen_t)>,
+    addr: Option<&[u8]>,
     proto: c_int,
 ) -> fmt::Result {
-    let Ok((storage, len)) = addr else {
+    let Some(bytes) = addr else {
         return Ok(());
     };
-    let bytes = sys::storage_bytes(&storage, len);
     if format_addr(bytes, proto, &mut Bytes(&mut [])) == 0 {
         return Ok(());
     }
@@ -229,12 +228,38 @@ fn write_known_addr(
 
 /// `csock_repr`: `<csock fd=3, family=AF_INET, type=SOCK_STREAM, proto=0, laddr=...>`.
 pub fn repr(sock: &csock_socket, buf: &mut dyn Sink) -> usize {
+    let (local, peer) = if sock.fd >= 0 {
+        (local_address(sock).ok(), peer_address(sock).ok())
+    } else {
+        (None, None)
+    };
+    repr_with(sock, known(&local), known(&peer), buf)
+}
+
+fn known(addr: &Option<(libc::sockaddr_storage, socklen_t)>) -> Option<&[u8]> {
+    addr.as_ref()
+        .map(|(storage, len)| sys::storage_bytes(storage, *len))
+}
+
+/// The text of [`repr`] with the socket's addresses given (`None`: not known): a pure function,
+/// the fuzzing target of `csock_repr`.
+pub fn repr_with(
+    sock: &csock_socket,
+    local: Option<&[u8]>,
+    peer: Option<&[u8]>,
+    buf: &mut dyn Sink,
+) -> usize {
     let mut out = Text::new(buf);
-    let _ = write_repr(&mut out, sock);
+    let _ = write_repr(&mut out, sock, local, peer);
     out.finish()
 }
 
-fn write_repr(out: &mut Text<'_>, sock: &csock_socket) -> fmt::Result {
+fn write_repr(
+    out: &mut Text<'_>,
+    sock: &csock_socket,
+    local: Option<&[u8]>,
+    peer: Option<&[u8]>,
+) -> fmt::Result {
     out.bytes(if sock.fd < 0 {
         b"<csock [closed] fd="
     } else {
@@ -246,8 +271,8 @@ fn write_repr(out: &mut Text<'_>, sock: &csock_socket) -> fmt::Result {
     write_name(out, type_name(sock.r#type), sock.r#type)?;
     write!(out, ", proto={}", sock.proto)?;
     if sock.fd >= 0 {
-        write_known_addr(out, "laddr", local_address(sock), sock.proto)?;
-        write_known_addr(out, "raddr", peer_address(sock), sock.proto)?;
+        write_known_addr(out, "laddr", local, sock.proto)?;
+        write_known_addr(out, "raddr", peer, sock.proto)?;
     }
     out.bytes(b">");
     Ok(())

@@ -12,6 +12,9 @@ use crate::socket::csock_socket;
 
 mod activation;
 mod audit;
+/// cbindgen:ignore
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 mod names;
 mod socket;
 mod text;

@@ -71,6 +71,8 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 /// pull in `core::panicking::panic_nounwind_fmt`, which core was compiled to unwind from, and so
 /// refers to this symbol, which only std would define. It is never called: the personality runs
 /// only while a panic unwinds, and the panic handler above aborts instead.
+///
+/// cbindgen:ignore
 #[cfg(all(not(test), debug_assertions))]
 #[unsafe(no_mangle)]
 extern "C" fn rust_eh_personality() {}
