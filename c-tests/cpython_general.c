@@ -5,7 +5,7 @@
  *
  * Not ported, because C's types already rule them out: test_socket_fileno_rejects_float and
  * test_socket_fileno_rejects_other_types (fileno is an int). Where CPython raises ValueError
- * (a negative fileno), csock returns -EBADF with the same message (API.md, Adoption 1).
+ * (a negative fileno), csock returns -EBADF with the same message (README, deliberate difference 12).
  */
 #include <csock.h>
 

@@ -14,6 +14,12 @@
  * line each client sends, serves all listeners and clients with one poll loop, and exits 0 on
  * SIGTERM or SIGINT after closing every socket.
  */
+/* sigprocmask() and sigset_t are POSIX extensions: ask for them, so that this file builds
+ * as a copy with nothing but `cc $(pkg-config --cflags --libs csock)`, whatever the -std. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
 #include <csock.h>
 
 #include <arpa/inet.h>
@@ -90,7 +96,7 @@ static void send_all(const csock_socket *sock, const char *buf, size_t len) {
 }
 
 static void accept_client(const csock_socket *listener) {
-    csock_socket sock;
+    csock_socket sock = CSOCK_SOCKET_INIT;
     /* The listener is non-blocking: a connection gone since poll gives -EAGAIN, not a hang. */
     int rc = csock_accept(listener, &sock, NULL, NULL, 0);
     if (rc < 0) {

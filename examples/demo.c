@@ -8,6 +8,13 @@
  *
  * Build and run with `make demo`. Exits 0 when everything behaves as documented, 1 otherwise.
  */
+/* pipe2(), dirfd() and readlink() are GNU and POSIX extensions: ask for them, so that this
+ * file builds as a copy with nothing but `cc $(pkg-config --cflags --libs csock)`, whatever
+ * the -std. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
 #include <csock.h>
 
 #include <dirent.h>
@@ -71,7 +78,7 @@ static void demo_open(void) {
     printf("  %-54s %-8s %-11s %-5s %-8s %s\n", "csock_open(&s, ...)", "family", "type", "proto",
            "blocking", "inheritable");
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        csock_socket s;
+        csock_socket s = CSOCK_SOCKET_INIT;
         need(csock_open(&s, rows[i].family, rows[i].type, rows[i].proto), rows[i].call);
         int blocking = csock_get_blocking(&s), inheritable = csock_get_inheritable(&s);
         printf("  %-54s %-8s %-11s %-5d %-8d %d\n", rows[i].call, csock_family_name(s.family),
@@ -101,7 +108,7 @@ static int plain_socket(int family, int type, int proto) {
 }
 
 static void adopt_row(const char *label, int fd, int family, int type, int proto, int want_proto) {
-    csock_socket s;
+    csock_socket s = CSOCK_SOCKET_INIT;
     if (fd < 0) {
         printf("  %-36s skipped: %s\n", label, strerror(errno));  /* e.g. IPv6 disabled */
         return;
@@ -210,6 +217,7 @@ static void demo_inherit(const char *argv0) {
         "csock_open + csock_set_inheritable",
     };
     csock_socket socks[N];
+    for (size_t i = 0; i < N; i++) socks[i] = (csock_socket)CSOCK_SOCKET_INIT;
     char text[1024];
     int seen[64];
     printf("\n3. inheritance: which of the parent's sockets a fork+exec'd child receives\n\n");

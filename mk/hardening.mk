@@ -14,7 +14,7 @@ DEBUG_LIBOUT := $(BUILD)/debug/lib
 debug-lib:
 	$(CARGO) build --quiet
 	@mkdir -p $(DEBUG_LIBOUT)
-	@$(call stage,target/debug/libcsock.so,$(DEBUG_LIBOUT)/$(REALNAME))
+	@$(call stage,$(CARGO_TARGET_DIR)/debug/libcsock.so,$(DEBUG_LIBOUT)/$(REALNAME))
 	@ln -sfn $(REALNAME) $(DEBUG_LIBOUT)/$(SONAME)
 
 # The check that the tests load the debug build, not the release one, comes first.
@@ -46,8 +46,8 @@ FUZZ_RUSTFLAGS := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=3
                   -Cllvm-args=-sanitizer-coverage-pc-table \
                   -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebuginfo=line-tables-only
 FUZZ_HOST       = $(shell $${RUSTC:-rustc} -vV | sed -n 's/^host: //p')
-FUZZ_LIB        = target/fuzz/$(FUZZ_HOST)/release/libcsock.a
-REPLAY_LIB     := target/fuzz-replay/debug/libcsock.a
+FUZZ_LIB        = $(CARGO_TARGET_DIR)/fuzz/$(FUZZ_HOST)/release/libcsock.a
+REPLAY_LIB     := $(CARGO_TARGET_DIR)/fuzz-replay/debug/libcsock.a
 FUZZ_NATIVE    := -lpthread -ldl
 
 .PHONY: fuzz fuzz-lib fuzz-merge fuzz-replay fuzz-replay-lib
@@ -56,7 +56,7 @@ fuzz-lib:
 	CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true \
 	CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_STRIP=none \
 	RUSTFLAGS="$(FUZZ_RUSTFLAGS)" $(CARGO) rustc --release --quiet --lib --features fuzz \
-	  --crate-type staticlib --target $(FUZZ_HOST) --target-dir target/fuzz
+	  --crate-type staticlib --target $(FUZZ_HOST) --target-dir $(CARGO_TARGET_DIR)/fuzz
 
 $(BUILD)/fuzz/%: fuzz/harness.c fuzz-lib
 	@mkdir -p $(dir $@)
@@ -86,7 +86,7 @@ fuzz-merge: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 	@du -sh fuzz/corpus
 
 fuzz-replay-lib:
-	$(CARGO) build --quiet --lib --features fuzz --target-dir target/fuzz-replay
+	$(CARGO) build --quiet --lib --features fuzz --target-dir $(CARGO_TARGET_DIR)/fuzz-replay
 
 $(BUILD)/fuzz-replay/%: fuzz/harness.c fuzz/replay.c fuzz-replay-lib
 	@mkdir -p $(dir $@)

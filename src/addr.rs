@@ -2,9 +2,6 @@
 //!
 //! Decoding goes by the family in the address bytes and never reads past the length given.
 
-use core::fmt::{self, Write};
-use core::net::{Ipv4Addr, Ipv6Addr};
-
 use libc::{c_int, socklen_t};
 
 use crate::error::{Error, Result};
@@ -64,127 +61,221 @@ impl<'a> Text<'a> {
     }
 }
 
-impl Write for Text<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.bytes(s.as_bytes());
-        Ok(())
+impl Text<'_> {
+    /// Appends a number in decimal.
+    pub fn dec(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = n;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.bytes(digits.get(at..).unwrap_or_default());
+    }
+
+    /// Appends a signed number in decimal.
+    pub fn int(&mut self, n: i64) {
+        if n < 0 {
+            self.bytes(b"-");
+        }
+        self.dec(n.unsigned_abs());
+    }
+
+    /// Appends a number in lowercase hex, at least `width` digits.
+    pub fn hex(&mut self, n: u64, width: usize) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut digits = [b'0'; 16];
+        let mut at = digits.len();
+        let mut n = n;
+        while n != 0 || digits.len() - at < width.max(1) {
+            at -= 1;
+            digits[at] = DIGITS[(n & 0xf) as usize];
+            n >>= 4;
+        }
+        self.bytes(digits.get(at..).unwrap_or_default());
+    }
+
+    fn ipv4(&mut self, octets: [u8; 4]) {
+        for (i, octet) in octets.into_iter().enumerate() {
+            if i > 0 {
+                self.bytes(b".");
+            }
+            self.dec(u64::from(octet));
+        }
+    }
+
+    /// inet_ntop's spelling of an IPv6 address: the longest run of two or more zero groups (the
+    /// first of equal runs) as `::`, and `::a.b.c.d` / `::ffff:a.b.c.d` for IPv4-compatible and
+    /// IPv4-mapped addresses.
+    fn ipv6(&mut self, octets: [u8; 16]) {
+        let mut words = [0u16; 8];
+        for (i, w) in words.iter_mut().enumerate() {
+            *w = u16::from_be_bytes([octets[2 * i], octets[2 * i + 1]]);
+        }
+        let (mut best, mut best_len, mut run, mut run_len) = (0, 0, 0, 0);
+        for (i, &w) in words.iter().enumerate() {
+            if w == 0 {
+                if run_len == 0 {
+                    run = i;
+                }
+                run_len += 1;
+                if run_len > best_len {
+                    (best, best_len) = (run, run_len);
+                }
+            } else {
+                run_len = 0;
+            }
+        }
+        if best_len < 2 {
+            best_len = 0;
+        }
+        let zeros = best..best + best_len;
+        for (i, &w) in words.iter().enumerate() {
+            if zeros.contains(&i) {
+                if i == best {
+                    self.bytes(b":");
+                }
+                continue;
+            }
+            if i != 0 {
+                self.bytes(b":");
+            }
+            if i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff)) {
+                self.ipv4([octets[12], octets[13], octets[14], octets[15]]);
+                return;
+            }
+            self.hex(u64::from(w), 1);
+        }
+        if best_len > 0 && zeros.end == 8 {
+            self.bytes(b":");
+        }
     }
 }
 
 fn u16_ne(b: &[u8], at: usize) -> u16 {
-    u16::from_ne_bytes([b[at], b[at + 1]])
+    u16::from_ne_bytes(array(b, at))
 }
 fn u16_be(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
+    u16::from_be_bytes(array(b, at))
 }
 fn u32_ne(b: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    u32::from_ne_bytes(array(b, at))
 }
+/// `N` bytes of `b` from `at` (zeros where `b` is shorter: callers check the length first).
 fn array<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
     let mut out = [0u8; N];
-    out.copy_from_slice(&b[at..at + N]);
-    out
-}
-
-/// inet_ntop's spelling: like Rust's, but `::a.b.c.d` for IPv4-compatible addresses.
-fn write_ipv6(out: &mut Text<'_>, ip: Ipv6Addr) -> fmt::Result {
-    let s = ip.segments();
-    if s[..6] == [0; 6] && s[6] != 0 {
-        let [a, b, c, d] = array::<4>(&ip.octets(), 12);
-        write!(out, "::{a}.{b}.{c}.{d}")
-    } else {
-        write!(out, "{ip}")
+    if let Some(src) = b.get(at..at + N) {
+        out.copy_from_slice(src);
     }
+    out
 }
 
 /// Writes the text of the address in `b` (the `len` bytes the kernel returned). `proto` selects
 /// the CAN address form. See `csock_format_addr` for the forms.
-pub fn write_addr(out: &mut Text<'_>, b: &[u8], proto: c_int) -> fmt::Result {
+pub fn write_addr(out: &mut Text<'_>, b: &[u8], proto: c_int) {
     if b.is_empty() {
-        return Ok(());
+        return;
     }
     if b.len() < 2 {
         return write_hex(out, b, None);
     }
     let family = c_int::from(u16_ne(b, 0));
     let len = b.len();
+    let rest = b.get(2..).unwrap_or_default();
     match family {
         libc::AF_INET if len >= 8 => {
-            write!(out, "{}:{}", Ipv4Addr::from(array::<4>(b, 4)), u16_be(b, 2))
+            out.ipv4(array(b, 4));
+            out.bytes(b":");
+            out.dec(u64::from(u16_be(b, 2)));
         }
         libc::AF_INET6 if len >= 24 => {
             out.bytes(b"[");
-            write_ipv6(out, Ipv6Addr::from(array::<16>(b, 8)))?;
+            out.ipv6(array(b, 8));
             let scope = if len >= 28 { u32_ne(b, 24) } else { 0 };
             if scope != 0 {
-                write!(out, "%{scope}")?;
+                out.bytes(b"%");
+                out.dec(u64::from(scope));
             }
-            write!(out, "]:{}", u16_be(b, 2))
+            out.bytes(b"]:");
+            out.dec(u64::from(u16_be(b, 2)));
         }
-        libc::AF_UNIX => {
-            let path = &b[2..];
-            match path.first() {
-                None => {}
-                Some(0) => {
-                    // Abstract name: '@' for the leading NUL and for any NUL inside, as ss does.
-                    for &c in path {
-                        out.bytes(if c == 0 {
-                            b"@"
-                        } else {
-                            core::slice::from_ref(&c)
-                        });
-                    }
-                }
-                Some(_) => {
-                    let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
-                    out.bytes(&path[..end]);
+        libc::AF_UNIX => match rest.first() {
+            None => {}
+            Some(0) => {
+                // Abstract name: '@' for the leading NUL and for any NUL inside, as ss does.
+                for &c in rest {
+                    out.bytes(if c == 0 {
+                        b"@"
+                    } else {
+                        core::slice::from_ref(&c)
+                    });
                 }
             }
-            Ok(())
+            Some(_) => {
+                let end = rest.iter().position(|&c| c == 0).unwrap_or(rest.len());
+                out.bytes(rest.get(..end).unwrap_or_default());
+            }
+        },
+        libc::AF_NETLINK if len >= 12 => {
+            out.dec(u64::from(u32_ne(b, 4)));
+            out.bytes(b":");
+            out.dec(u64::from(u32_ne(b, 8)));
         }
-        libc::AF_NETLINK if len >= 12 => write!(out, "{}:{}", u32_ne(b, 4), u32_ne(b, 8)),
-        libc::AF_VSOCK if len >= 12 => write!(out, "{}:{}", u32_ne(b, 8), u32_ne(b, 4)),
+        libc::AF_VSOCK if len >= 12 => {
+            out.dec(u64::from(u32_ne(b, 8)));
+            out.bytes(b":");
+            out.dec(u64::from(u32_ne(b, 4)));
+        }
         libc::AF_PACKET if len >= 8 => {
-            write!(out, "{}:0x{:04x}", u32_ne(b, 4) as i32, u16_be(b, 2))
+            out.int(i64::from(u32_ne(b, 4) as i32));
+            out.bytes(b":0x");
+            out.hex(u64::from(u16_be(b, 2)), 4);
         }
         libc::AF_CAN if len >= 8 => {
-            let ifindex = u32_ne(b, 4) as i32;
+            out.int(i64::from(u32_ne(b, 4) as i32));
             match proto {
                 libc::CAN_ISOTP if len >= 16 => {
-                    write!(out, "{ifindex}:0x{:x}:0x{:x}", u32_ne(b, 8), u32_ne(b, 12))
+                    out.bytes(b":0x");
+                    out.hex(u64::from(u32_ne(b, 8)), 1);
+                    out.bytes(b":0x");
+                    out.hex(u64::from(u32_ne(b, 12)), 1);
                 }
                 libc::CAN_J1939 if len >= 21 => {
-                    let name = u64::from_ne_bytes(array::<8>(b, 8));
-                    write!(
-                        out,
-                        "{ifindex}:0x{name:x}:0x{:x}:0x{:x}",
-                        u32_ne(b, 16),
-                        b[20]
-                    )
+                    out.bytes(b":0x");
+                    out.hex(u64::from_ne_bytes(array(b, 8)), 1);
+                    out.bytes(b":0x");
+                    out.hex(u64::from(u32_ne(b, 16)), 1);
+                    out.bytes(b":0x");
+                    out.hex(u64::from(b.get(20).copied().unwrap_or(0)), 1);
                 }
-                _ => write!(out, "{ifindex}"),
+                _ => {}
             }
         }
-        _ => write_hex(out, &b[2..], Some(family)),
+        _ => write_hex(out, rest, Some(family)),
     }
 }
 
-fn write_hex(out: &mut Text<'_>, bytes: &[u8], family: Option<c_int>) -> fmt::Result {
+fn write_hex(out: &mut Text<'_>, bytes: &[u8], family: Option<c_int>) {
+    out.bytes(b"family=");
     match family {
-        Some(f) => write!(out, "family={f}")?,
-        None => out.bytes(b"family=?"),
+        Some(f) => out.int(i64::from(f)),
+        None => out.bytes(b"?"),
     }
     if !bytes.is_empty() {
         out.bytes(b" ");
     }
-    bytes.iter().try_for_each(|byte| write!(out, "{byte:02x}"))
+    bytes.iter().for_each(|&byte| out.hex(u64::from(byte), 2));
 }
 
 /// `csock_format_addr`: the text of an address, returning its full length.
 pub fn format_addr(addr: &[u8], proto: c_int, buf: &mut dyn Sink) -> usize {
     let mut out = Text::new(buf);
-    // A Text never fails; it truncates and counts.
-    let _ = write_addr(&mut out, addr, proto);
+    write_addr(&mut out, addr, proto);
     out.finish()
 }
 
@@ -198,13 +289,10 @@ pub fn peer_address(sock: &csock_socket) -> Result<(libc::sockaddr_storage, sock
     sys::getpeername(crate::lifecycle::live(sock)?).map_err(Error::at("getpeername"))
 }
 
-fn write_name(out: &mut Text<'_>, name: Option<&core::ffi::CStr>, value: c_int) -> fmt::Result {
+fn write_name(out: &mut Text<'_>, name: Option<&core::ffi::CStr>, value: c_int) {
     match name {
-        Some(name) => {
-            out.bytes(name.to_bytes());
-            Ok(())
-        }
-        None => write!(out, "{value}"),
+        Some(name) => out.bytes(name.to_bytes()),
+        None => out.int(i64::from(value)),
     }
 }
 
@@ -215,14 +303,16 @@ fn write_known_addr(
     key: &str,
     addr: Option<&[u8]>,
     proto: c_int,
-) -> fmt::Result {
+) {
     let Some(bytes) = addr else {
-        return Ok(());
+        return;
     };
     if format_addr(bytes, proto, &mut Bytes(&mut [])) == 0 {
-        return Ok(());
+        return;
     }
-    write!(out, ", {key}=")?;
+    out.bytes(b", ");
+    out.bytes(key.as_bytes());
+    out.bytes(b"=");
     write_addr(out, bytes, proto)
 }
 
@@ -250,7 +340,7 @@ pub fn repr_with(
     buf: &mut dyn Sink,
 ) -> usize {
     let mut out = Text::new(buf);
-    let _ = write_repr(&mut out, sock, local, peer);
+    write_repr(&mut out, sock, local, peer);
     out.finish()
 }
 
@@ -259,28 +349,97 @@ fn write_repr(
     sock: &csock_socket,
     local: Option<&[u8]>,
     peer: Option<&[u8]>,
-) -> fmt::Result {
+) {
     out.bytes(if sock.fd < 0 {
         b"<csock [closed] fd="
     } else {
         b"<csock fd="
     });
-    write!(out, "{}, family=", sock.fd)?;
-    write_name(out, family_name(sock.family), sock.family)?;
+    out.int(i64::from(sock.fd));
+    out.bytes(b", family=");
+    write_name(out, family_name(sock.family), sock.family);
     out.bytes(b", type=");
-    write_name(out, type_name(sock.r#type), sock.r#type)?;
-    write!(out, ", proto={}", sock.proto)?;
+    write_name(out, type_name(sock.r#type), sock.r#type);
+    out.bytes(b", proto=");
+    out.int(i64::from(sock.proto));
     if sock.fd >= 0 {
-        write_known_addr(out, "laddr", local, sock.proto)?;
-        write_known_addr(out, "raddr", peer, sock.proto)?;
+        write_known_addr(out, "laddr", local, sock.proto);
+        write_known_addr(out, "raddr", peer, sock.proto);
     }
     out.bytes(b">");
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv6Addr;
+
+    unsafe extern "C" {
+        fn inet_ntop(
+            af: c_int,
+            src: *const libc::c_void,
+            dst: *mut libc::c_char,
+            size: socklen_t,
+        ) -> *const libc::c_char;
+    }
+
+    /// glibc's inet_ntop on the same bytes.
+    fn ntop6(octets: [u8; 16]) -> String {
+        let mut buf = [0 as libc::c_char; 64];
+        // SAFETY: `octets` is an in6_addr's 16 bytes and `buf` is large enough for any text.
+        let p = unsafe { inet_ntop(libc::AF_INET6, octets.as_ptr().cast(), buf.as_mut_ptr(), 64) };
+        assert!(!p.is_null());
+        // SAFETY: inet_ntop NUL-terminated `buf`.
+        unsafe { core::ffi::CStr::from_ptr(buf.as_ptr()) }
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The IPv6 writer spells every address as inet_ntop does: each of the 256 patterns of
+    /// zero and non-zero groups, with several values, and the IPv4-compatible and mapped forms.
+    #[test]
+    fn ipv6_text_is_inet_ntop() {
+        let values = [1u16, 0xffff, 0x1234, 0xff];
+        for pattern in 0u32..256 {
+            for (k, &v) in values.iter().enumerate() {
+                let mut octets = [0u8; 16];
+                for g in 0..8 {
+                    if pattern & (1 << g) != 0 {
+                        let w = v.wrapping_add((g * 7 + k) as u16);
+                        let w = if w == 0 { 1 } else { w };
+                        octets[2 * g..2 * g + 2].copy_from_slice(&w.to_be_bytes());
+                    }
+                }
+                let mut buf = [0u8; 64];
+                let n = {
+                    let mut sink = Bytes(&mut buf);
+                    let mut t = Text::new(&mut sink);
+                    t.ipv6(octets);
+                    t.finish()
+                };
+                assert_eq!(
+                    std::str::from_utf8(&buf[..n]).unwrap(),
+                    ntop6(octets),
+                    "{octets:?}"
+                );
+            }
+        }
+        for special in [
+            [0u8; 16],
+            Ipv6Addr::LOCALHOST.octets(),
+            "::ffff:1.2.3.4".parse::<Ipv6Addr>().unwrap().octets(),
+            "::1.2.3.4".parse::<Ipv6Addr>().unwrap().octets(),
+            "::ffff:0:1.2.3.4".parse::<Ipv6Addr>().unwrap().octets(),
+        ] {
+            let mut buf = [0u8; 64];
+            let mut sink = Bytes(&mut buf);
+            let mut t = Text::new(&mut sink);
+            t.ipv6(special);
+            let n = t.finish();
+            assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), ntop6(special));
+        }
+    }
 
     fn text(addr: &[u8], proto: c_int) -> String {
         let n = format_addr(addr, proto, &mut Bytes(&mut []));

@@ -48,8 +48,9 @@ pub fn constant(name: &[u8]) -> Option<i64> {
     let displacement = TABLE.displacements[bucket_of(hash)];
     let index = TABLE.slots[slot_of(hash, displacement)];
     // An empty slot holds EMPTY, which is no index.
-    let (known, value) = CONSTANTS.get(usize::from(index))?;
-    (known.to_bytes() == name).then_some(*value)
+    let [at, len] = *SPANS.get(usize::from(index))?;
+    let known = NAMES.get(usize::from(at)..usize::from(at) + usize::from(len))?;
+    (known == name).then(|| VALUES.get(usize::from(index)).copied())?
 }
 
 /// The 32-bit pattern of a value, as C code stores it in an `int` (`CAN_EFF_FLAG`, 0x80000000,
@@ -73,6 +74,62 @@ const EMPTY: u16 = u16::MAX;
 const SEEDS: u64 = 64;
 
 const COUNT: usize = CONSTANTS.len();
+
+/// Every name, back to back (no NUL), in table order.
+static NAMES: [u8; NAMES_LEN] = names_blob();
+/// Per constant, where its name is in [`NAMES`]: offset and length.
+static SPANS: [[u16; 2]; COUNT] = spans();
+/// Per constant, its value.
+static VALUES: [i64; COUNT] = values();
+
+const NAMES_LEN: usize = {
+    let mut total = 0;
+    let mut i = 0;
+    while i < COUNT {
+        total += CONSTANTS[i].0.to_bytes().len();
+        i += 1;
+    }
+    total
+};
+const _: () = assert!(NAMES_LEN <= u16::MAX as usize);
+
+const fn names_blob() -> [u8; NAMES_LEN] {
+    let mut blob = [0u8; NAMES_LEN];
+    let (mut i, mut at) = (0, 0);
+    while i < COUNT {
+        let name = CONSTANTS[i].0.to_bytes();
+        let mut k = 0;
+        while k < name.len() {
+            blob[at + k] = name[k];
+            k += 1;
+        }
+        at += name.len();
+        i += 1;
+    }
+    blob
+}
+
+const fn spans() -> [[u16; 2]; COUNT] {
+    let mut spans = [[0u16; 2]; COUNT];
+    let (mut i, mut at) = (0, 0);
+    while i < COUNT {
+        let len = CONSTANTS[i].0.to_bytes().len();
+        spans[i] = [at as u16, len as u16];
+        at += len;
+        i += 1;
+    }
+    spans
+}
+
+const fn values() -> [i64; COUNT] {
+    let mut values = [0i64; COUNT];
+    let mut i = 0;
+    while i < COUNT {
+        values[i] = CONSTANTS[i].1;
+        i += 1;
+    }
+    values
+}
 const _: () = assert!(COUNT <= SLOT_COUNT * 3 / 4 && COUNT < EMPTY as usize);
 
 /// Built once, by the compiler: the only data a lookup reads besides [`CONSTANTS`].

@@ -27,6 +27,10 @@ pub const CSOCK_LISTEN_UNSET_ENV: u32 = 0x1;
 /// A plain value owned by the caller; csock never allocates for it. `fd` is `-1` once the socket
 /// is closed or detached. `type` never carries `SOCK_NONBLOCK` or `SOCK_CLOEXEC`. State the kernel
 /// owns (blocking mode, inheritability) is not stored here: csock reads it from the kernel.
+///
+/// Declare one with `CSOCK_SOCKET_INIT` (closed: every field `-1`). A zeroed value is not
+/// closed: its `fd` 0 is standard input, which a cleanup path's `csock_close()` would close.
+/// Copying the value copies the ownership claim: close only one copy.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct csock_socket {

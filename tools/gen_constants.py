@@ -119,8 +119,10 @@ def main(argv):
         "use core::ffi::CStr;",
         "",
         "/// `(name, value)` for every integer constant, sorted by name (bytewise); values exact.",
+        "/// A `const`: the compiler builds the lookup tables from it (see `names`), and only those",
+        "/// are in the library, without pointers (so without relocations).",
         "#[rustfmt::skip]",
-        "pub(super) static CONSTANTS: [(&CStr, i64); %d] = [" % len(entries),
+        "pub(super) const CONSTANTS: [(&CStr, i64); %d] = [" % len(entries),
     ]
     for name, value in entries:
         lines.append('    (c"%s",%s %s),' % (name, " " * (width - len(name)), literal(value)))

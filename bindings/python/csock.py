@@ -10,7 +10,11 @@ language other than C. The functions keep the C names without the ``csock_`` pre
         print(s, s.getblocking())        # <csock fd=3, family=AF_INET, ...> False
 
 The library is found, in order, at the path given to :func:`load`, at ``$CSOCK_LIBRARY``,
-by ``ctypes.util.find_library("csock")``, and as ``libcsock.so.0``.
+by ``ctypes.util.find_library("csock")``, and as ``libcsock.so.0``; when none loads,
+:class:`LibraryNotFound` (an ``OSError``) says what was tried and names ``CSOCK_LIBRARY``.
+
+Install it with ``pip install ./bindings/python`` (``--no-build-isolation`` to build offline
+with the setuptools already installed); it needs libcsock itself (``make install``).
 """
 
 import ctypes
@@ -18,12 +22,16 @@ import ctypes.util
 import os
 import threading
 
+#: The version of csock this binding mirrors (the package's version too).
+__version__ = "0.1.0"
+
 __all__ = [
     "DEFAULT", "INFO_NONBLOCK", "INFO_CLOEXEC", "INFO_LISTENING", "LISTEN_UNSET_ENV",
     "csock_socket", "csock_info", "csock_listen_fd", "csock_audit_hook", "sockaddr_storage",
-    "Library", "load", "Socket", "Info",
+    "Library", "LibraryNotFound", "load", "Socket", "Info",
     "adopt", "fromfd", "socketpair", "inspect", "listen_fds", "audit_add", "format_addr",
     "family_name", "type_name", "constant", "constant64", "last_error", "version",
+    "version_number",
 ]
 
 #: ``CSOCK_DEFAULT``: "the default" when creating, "detect it" when adopting.
@@ -106,16 +114,38 @@ PROTOTYPES = {
                                  ctypes.c_uint32]),
     "csock_last_error": (ctypes.c_char_p, []),
     "csock_version": (ctypes.c_char_p, []),
+    "csock_version_number": (c_int, []),
 }
 
 
+class LibraryNotFound(OSError):
+    """libcsock could not be loaded: the message says from where, and how to point at it."""
+
+
 def _find_library(path=None):
+    """``(path, how it was chosen)``: the caller's path, ``$CSOCK_LIBRARY``, or the loader's."""
     if path:
-        return path
+        return path, "the path given"
     env = os.environ.get("CSOCK_LIBRARY")
     if env:
-        return env
-    return ctypes.util.find_library("csock") or "libcsock.so.0"
+        return env, "CSOCK_LIBRARY"
+    return ctypes.util.find_library("csock") or "libcsock.so.0", "the system loader"
+
+
+def _load(path):
+    path, source = _find_library(path)
+    try:
+        return path, ctypes.CDLL(path)
+    except OSError as e:
+        if source == "CSOCK_LIBRARY":
+            hint = "set CSOCK_LIBRARY to the path of an existing libcsock.so"
+        elif source == "the path given":
+            hint = "pass the path of libcsock.so, or set CSOCK_LIBRARY to it"
+        else:
+            hint = ("install libcsock (make install; then ldconfig) or set CSOCK_LIBRARY to the "
+                    "path of libcsock.so (for example build/lib/libcsock.so in a csock checkout)")
+        raise LibraryNotFound(
+            f"csock: cannot load libcsock from {path!r} ({source}): {e}; {hint}") from e
 
 
 class Library:
@@ -126,8 +156,7 @@ class Library:
     """
 
     def __init__(self, path=None):
-        self.path = _find_library(path)
-        self.dll = ctypes.CDLL(self.path)
+        self.path, self.dll = _load(path)
         for name, (restype, argtypes) in PROTOTYPES.items():
             func = getattr(self.dll, name)
             func.restype = restype
@@ -426,3 +455,8 @@ def last_error(*, lib=None):
 def version(*, lib=None):
     """``csock_version``: ``"0.1.0"``."""
     return _lib(lib).csock_version().decode()
+
+
+def version_number(*, lib=None):
+    """``csock_version_number``: ``MAJOR * 10000 + MINOR * 100 + PATCH`` (``100`` for 0.1.0)."""
+    return _lib(lib).csock_version_number()

@@ -3,279 +3,279 @@
 /// The errno values the table knows: `0 .. ERRNO_COUNT`.
 pub const ERRNO_COUNT: usize = 134;
 
-/// Every name and description, back to back.
+/// Every name and description, as `NAME: description`, back to back.
 pub static TEXT: &str = concat!(
     "Success",
-    "EPERMOperation not permitted",
-    "ENOENTNo such file or directory",
-    "ESRCHNo such process",
-    "EINTRInterrupted system call",
-    "EIOInput/output error",
-    "ENXIONo such device or address",
-    "E2BIGArgument list too long",
-    "ENOEXECExec format error",
-    "EBADFBad file descriptor",
-    "ECHILDNo child processes",
-    "EAGAINResource temporarily unavailable",
-    "ENOMEMCannot allocate memory",
-    "EACCESPermission denied",
-    "EFAULTBad address",
-    "ENOTBLKBlock device required",
-    "EBUSYDevice or resource busy",
-    "EEXISTFile exists",
-    "EXDEVInvalid cross-device link",
-    "ENODEVNo such device",
-    "ENOTDIRNot a directory",
-    "EISDIRIs a directory",
-    "EINVALInvalid argument",
-    "ENFILEToo many open files in system",
-    "EMFILEToo many open files",
-    "ENOTTYInappropriate ioctl for device",
-    "ETXTBSYText file busy",
-    "EFBIGFile too large",
-    "ENOSPCNo space left on device",
-    "ESPIPEIllegal seek",
-    "EROFSRead-only file system",
-    "EMLINKToo many links",
-    "EPIPEBroken pipe",
-    "EDOMNumerical argument out of domain",
-    "ERANGENumerical result out of range",
-    "EDEADLKResource deadlock avoided",
-    "ENAMETOOLONGFile name too long",
-    "ENOLCKNo locks available",
-    "ENOSYSFunction not implemented",
-    "ENOTEMPTYDirectory not empty",
-    "ELOOPToo many levels of symbolic links",
+    "EPERM: Operation not permitted",
+    "ENOENT: No such file or directory",
+    "ESRCH: No such process",
+    "EINTR: Interrupted system call",
+    "EIO: Input/output error",
+    "ENXIO: No such device or address",
+    "E2BIG: Argument list too long",
+    "ENOEXEC: Exec format error",
+    "EBADF: Bad file descriptor",
+    "ECHILD: No child processes",
+    "EAGAIN: Resource temporarily unavailable",
+    "ENOMEM: Cannot allocate memory",
+    "EACCES: Permission denied",
+    "EFAULT: Bad address",
+    "ENOTBLK: Block device required",
+    "EBUSY: Device or resource busy",
+    "EEXIST: File exists",
+    "EXDEV: Invalid cross-device link",
+    "ENODEV: No such device",
+    "ENOTDIR: Not a directory",
+    "EISDIR: Is a directory",
+    "EINVAL: Invalid argument",
+    "ENFILE: Too many open files in system",
+    "EMFILE: Too many open files",
+    "ENOTTY: Inappropriate ioctl for device",
+    "ETXTBSY: Text file busy",
+    "EFBIG: File too large",
+    "ENOSPC: No space left on device",
+    "ESPIPE: Illegal seek",
+    "EROFS: Read-only file system",
+    "EMLINK: Too many links",
+    "EPIPE: Broken pipe",
+    "EDOM: Numerical argument out of domain",
+    "ERANGE: Numerical result out of range",
+    "EDEADLK: Resource deadlock avoided",
+    "ENAMETOOLONG: File name too long",
+    "ENOLCK: No locks available",
+    "ENOSYS: Function not implemented",
+    "ENOTEMPTY: Directory not empty",
+    "ELOOP: Too many levels of symbolic links",
     "",
-    "ENOMSGNo message of desired type",
-    "EIDRMIdentifier removed",
-    "ECHRNGChannel number out of range",
-    "EL2NSYNCLevel 2 not synchronized",
-    "EL3HLTLevel 3 halted",
-    "EL3RSTLevel 3 reset",
-    "ELNRNGLink number out of range",
-    "EUNATCHProtocol driver not attached",
-    "ENOCSINo CSI structure available",
-    "EL2HLTLevel 2 halted",
-    "EBADEInvalid exchange",
-    "EBADRInvalid request descriptor",
-    "EXFULLExchange full",
-    "ENOANONo anode",
-    "EBADRQCInvalid request code",
-    "EBADSLTInvalid slot",
+    "ENOMSG: No message of desired type",
+    "EIDRM: Identifier removed",
+    "ECHRNG: Channel number out of range",
+    "EL2NSYNC: Level 2 not synchronized",
+    "EL3HLT: Level 3 halted",
+    "EL3RST: Level 3 reset",
+    "ELNRNG: Link number out of range",
+    "EUNATCH: Protocol driver not attached",
+    "ENOCSI: No CSI structure available",
+    "EL2HLT: Level 2 halted",
+    "EBADE: Invalid exchange",
+    "EBADR: Invalid request descriptor",
+    "EXFULL: Exchange full",
+    "ENOANO: No anode",
+    "EBADRQC: Invalid request code",
+    "EBADSLT: Invalid slot",
     "",
-    "EBFONTBad font file format",
-    "ENOSTRDevice not a stream",
-    "ENODATANo data available",
-    "ETIMETimer expired",
-    "ENOSROut of streams resources",
-    "ENONETMachine is not on the network",
-    "ENOPKGPackage not installed",
-    "EREMOTEObject is remote",
-    "ENOLINKLink has been severed",
-    "EADVAdvertise error",
-    "ESRMNTSrmount error",
-    "ECOMMCommunication error on send",
-    "EPROTOProtocol error",
-    "EMULTIHOPMultihop attempted",
-    "EDOTDOTRFS specific error",
-    "EBADMSGBad message",
-    "EOVERFLOWValue too large for defined data type",
-    "ENOTUNIQName not unique on network",
-    "EBADFDFile descriptor in bad state",
-    "EREMCHGRemote address changed",
-    "ELIBACCCan not access a needed shared library",
-    "ELIBBADAccessing a corrupted shared library",
-    "ELIBSCN.lib section in a.out corrupted",
-    "ELIBMAXAttempting to link in too many shared libraries",
-    "ELIBEXECCannot exec a shared library directly",
-    "EILSEQInvalid or incomplete multibyte or wide character",
-    "ERESTARTInterrupted system call should be restarted",
-    "ESTRPIPEStreams pipe error",
-    "EUSERSToo many users",
-    "ENOTSOCKSocket operation on non-socket",
-    "EDESTADDRREQDestination address required",
-    "EMSGSIZEMessage too long",
-    "EPROTOTYPEProtocol wrong type for socket",
-    "ENOPROTOOPTProtocol not available",
-    "EPROTONOSUPPORTProtocol not supported",
-    "ESOCKTNOSUPPORTSocket type not supported",
-    "EOPNOTSUPPOperation not supported",
-    "EPFNOSUPPORTProtocol family not supported",
-    "EAFNOSUPPORTAddress family not supported by protocol",
-    "EADDRINUSEAddress already in use",
-    "EADDRNOTAVAILCannot assign requested address",
-    "ENETDOWNNetwork is down",
-    "ENETUNREACHNetwork is unreachable",
-    "ENETRESETNetwork dropped connection on reset",
-    "ECONNABORTEDSoftware caused connection abort",
-    "ECONNRESETConnection reset by peer",
-    "ENOBUFSNo buffer space available",
-    "EISCONNTransport endpoint is already connected",
-    "ENOTCONNTransport endpoint is not connected",
-    "ESHUTDOWNCannot send after transport endpoint shutdown",
-    "ETOOMANYREFSToo many references: cannot splice",
-    "ETIMEDOUTConnection timed out",
-    "ECONNREFUSEDConnection refused",
-    "EHOSTDOWNHost is down",
-    "EHOSTUNREACHNo route to host",
-    "EALREADYOperation already in progress",
-    "EINPROGRESSOperation now in progress",
-    "ESTALEStale file handle",
-    "EUCLEANStructure needs cleaning",
-    "ENOTNAMNot a XENIX named type file",
-    "ENAVAILNo XENIX semaphores available",
-    "EISNAMIs a named type file",
-    "EREMOTEIORemote I/O error",
-    "EDQUOTDisk quota exceeded",
-    "ENOMEDIUMNo medium found",
-    "EMEDIUMTYPEWrong medium type",
-    "ECANCELEDOperation canceled",
-    "ENOKEYRequired key not available",
-    "EKEYEXPIREDKey has expired",
-    "EKEYREVOKEDKey has been revoked",
-    "EKEYREJECTEDKey was rejected by service",
-    "EOWNERDEADOwner died",
-    "ENOTRECOVERABLEState not recoverable",
-    "ERFKILLOperation not possible due to RF-kill",
-    "EHWPOISONMemory page has hardware error",
+    "EBFONT: Bad font file format",
+    "ENOSTR: Device not a stream",
+    "ENODATA: No data available",
+    "ETIME: Timer expired",
+    "ENOSR: Out of streams resources",
+    "ENONET: Machine is not on the network",
+    "ENOPKG: Package not installed",
+    "EREMOTE: Object is remote",
+    "ENOLINK: Link has been severed",
+    "EADV: Advertise error",
+    "ESRMNT: Srmount error",
+    "ECOMM: Communication error on send",
+    "EPROTO: Protocol error",
+    "EMULTIHOP: Multihop attempted",
+    "EDOTDOT: RFS specific error",
+    "EBADMSG: Bad message",
+    "EOVERFLOW: Value too large for defined data type",
+    "ENOTUNIQ: Name not unique on network",
+    "EBADFD: File descriptor in bad state",
+    "EREMCHG: Remote address changed",
+    "ELIBACC: Can not access a needed shared library",
+    "ELIBBAD: Accessing a corrupted shared library",
+    "ELIBSCN: .lib section in a.out corrupted",
+    "ELIBMAX: Attempting to link in too many shared libraries",
+    "ELIBEXEC: Cannot exec a shared library directly",
+    "EILSEQ: Invalid or incomplete multibyte or wide character",
+    "ERESTART: Interrupted system call should be restarted",
+    "ESTRPIPE: Streams pipe error",
+    "EUSERS: Too many users",
+    "ENOTSOCK: Socket operation on non-socket",
+    "EDESTADDRREQ: Destination address required",
+    "EMSGSIZE: Message too long",
+    "EPROTOTYPE: Protocol wrong type for socket",
+    "ENOPROTOOPT: Protocol not available",
+    "EPROTONOSUPPORT: Protocol not supported",
+    "ESOCKTNOSUPPORT: Socket type not supported",
+    "EOPNOTSUPP: Operation not supported",
+    "EPFNOSUPPORT: Protocol family not supported",
+    "EAFNOSUPPORT: Address family not supported by protocol",
+    "EADDRINUSE: Address already in use",
+    "EADDRNOTAVAIL: Cannot assign requested address",
+    "ENETDOWN: Network is down",
+    "ENETUNREACH: Network is unreachable",
+    "ENETRESET: Network dropped connection on reset",
+    "ECONNABORTED: Software caused connection abort",
+    "ECONNRESET: Connection reset by peer",
+    "ENOBUFS: No buffer space available",
+    "EISCONN: Transport endpoint is already connected",
+    "ENOTCONN: Transport endpoint is not connected",
+    "ESHUTDOWN: Cannot send after transport endpoint shutdown",
+    "ETOOMANYREFS: Too many references: cannot splice",
+    "ETIMEDOUT: Connection timed out",
+    "ECONNREFUSED: Connection refused",
+    "EHOSTDOWN: Host is down",
+    "EHOSTUNREACH: No route to host",
+    "EALREADY: Operation already in progress",
+    "EINPROGRESS: Operation now in progress",
+    "ESTALE: Stale file handle",
+    "EUCLEAN: Structure needs cleaning",
+    "ENOTNAM: Not a XENIX named type file",
+    "ENAVAIL: No XENIX semaphores available",
+    "EISNAM: Is a named type file",
+    "EREMOTEIO: Remote I/O error",
+    "EDQUOT: Disk quota exceeded",
+    "ENOMEDIUM: No medium found",
+    "EMEDIUMTYPE: Wrong medium type",
+    "ECANCELED: Operation canceled",
+    "ENOKEY: Required key not available",
+    "EKEYEXPIRED: Key has expired",
+    "EKEYREVOKED: Key has been revoked",
+    "EKEYREJECTED: Key was rejected by service",
+    "EOWNERDEAD: Owner died",
+    "ENOTRECOVERABLE: State not recoverable",
+    "ERFKILL: Operation not possible due to RF-kill",
+    "EHWPOISON: Memory page has hardware error",
 );
 
 /// By errno value: the name's offset and length in [`TEXT`], then the description's;
 /// lengths of 0 where glibc has neither.
 pub static SPANS: [[u16; 4]; ERRNO_COUNT] = [
     [0, 0, 0, 7],         // 0
-    [7, 5, 12, 23],       // 1
-    [35, 6, 41, 25],      // 2
-    [66, 5, 71, 15],      // 3
-    [86, 5, 91, 23],      // 4
-    [114, 3, 117, 18],    // 5
-    [135, 5, 140, 25],    // 6
-    [165, 5, 170, 22],    // 7
-    [192, 7, 199, 17],    // 8
-    [216, 5, 221, 19],    // 9
-    [240, 6, 246, 18],    // 10
-    [264, 6, 270, 32],    // 11
-    [302, 6, 308, 22],    // 12
-    [330, 6, 336, 17],    // 13
-    [353, 6, 359, 11],    // 14
-    [370, 7, 377, 21],    // 15
-    [398, 5, 403, 23],    // 16
-    [426, 6, 432, 11],    // 17
-    [443, 5, 448, 25],    // 18
-    [473, 6, 479, 14],    // 19
-    [493, 7, 500, 15],    // 20
-    [515, 6, 521, 14],    // 21
-    [535, 6, 541, 16],    // 22
-    [557, 6, 563, 29],    // 23
-    [592, 6, 598, 19],    // 24
-    [617, 6, 623, 30],    // 25
-    [653, 7, 660, 14],    // 26
-    [674, 5, 679, 14],    // 27
-    [693, 6, 699, 23],    // 28
-    [722, 6, 728, 12],    // 29
-    [740, 5, 745, 21],    // 30
-    [766, 6, 772, 14],    // 31
-    [786, 5, 791, 11],    // 32
-    [802, 4, 806, 32],    // 33
-    [838, 6, 844, 29],    // 34
-    [873, 7, 880, 25],    // 35
-    [905, 12, 917, 18],   // 36
-    [935, 6, 941, 18],    // 37
-    [959, 6, 965, 24],    // 38
-    [989, 9, 998, 19],    // 39
-    [1017, 5, 1022, 33],  // 40
-    [1055, 0, 1055, 0],   // 41
-    [1055, 6, 1061, 26],  // 42
-    [1087, 5, 1092, 18],  // 43
-    [1110, 6, 1116, 27],  // 44
-    [1143, 8, 1151, 24],  // 45
-    [1175, 6, 1181, 14],  // 46
-    [1195, 6, 1201, 13],  // 47
-    [1214, 6, 1220, 24],  // 48
-    [1244, 7, 1251, 28],  // 49
-    [1279, 6, 1285, 26],  // 50
-    [1311, 6, 1317, 14],  // 51
-    [1331, 5, 1336, 16],  // 52
-    [1352, 5, 1357, 26],  // 53
-    [1383, 6, 1389, 13],  // 54
-    [1402, 6, 1408, 8],   // 55
-    [1416, 7, 1423, 20],  // 56
-    [1443, 7, 1450, 12],  // 57
-    [1462, 0, 1462, 0],   // 58
-    [1462, 6, 1468, 20],  // 59
-    [1488, 6, 1494, 19],  // 60
-    [1513, 7, 1520, 17],  // 61
-    [1537, 5, 1542, 13],  // 62
-    [1555, 5, 1560, 24],  // 63
-    [1584, 6, 1590, 29],  // 64
-    [1619, 6, 1625, 21],  // 65
-    [1646, 7, 1653, 16],  // 66
-    [1669, 7, 1676, 21],  // 67
-    [1697, 4, 1701, 15],  // 68
-    [1716, 6, 1722, 13],  // 69
-    [1735, 5, 1740, 27],  // 70
-    [1767, 6, 1773, 14],  // 71
-    [1787, 9, 1796, 18],  // 72
-    [1814, 7, 1821, 18],  // 73
-    [1839, 7, 1846, 11],  // 74
-    [1857, 9, 1866, 37],  // 75
-    [1903, 8, 1911, 26],  // 76
-    [1937, 6, 1943, 28],  // 77
-    [1971, 7, 1978, 22],  // 78
-    [2000, 7, 2007, 38],  // 79
-    [2045, 7, 2052, 36],  // 80
-    [2088, 7, 2095, 31],  // 81
-    [2126, 7, 2133, 47],  // 82
-    [2180, 8, 2188, 37],  // 83
-    [2225, 6, 2231, 49],  // 84
-    [2280, 8, 2288, 43],  // 85
-    [2331, 8, 2339, 18],  // 86
-    [2357, 6, 2363, 14],  // 87
-    [2377, 8, 2385, 30],  // 88
-    [2415, 12, 2427, 28], // 89
-    [2455, 8, 2463, 16],  // 90
-    [2479, 10, 2489, 30], // 91
-    [2519, 11, 2530, 22], // 92
-    [2552, 15, 2567, 22], // 93
-    [2589, 15, 2604, 25], // 94
-    [2629, 10, 2639, 23], // 95
-    [2662, 12, 2674, 29], // 96
-    [2703, 12, 2715, 40], // 97
-    [2755, 10, 2765, 22], // 98
-    [2787, 13, 2800, 31], // 99
-    [2831, 8, 2839, 15],  // 100
-    [2854, 11, 2865, 22], // 101
-    [2887, 9, 2896, 35],  // 102
-    [2931, 12, 2943, 32], // 103
-    [2975, 10, 2985, 24], // 104
-    [3009, 7, 3016, 25],  // 105
-    [3041, 7, 3048, 39],  // 106
-    [3087, 8, 3095, 35],  // 107
-    [3130, 9, 3139, 45],  // 108
-    [3184, 12, 3196, 34], // 109
-    [3230, 9, 3239, 20],  // 110
-    [3259, 12, 3271, 18], // 111
-    [3289, 9, 3298, 12],  // 112
-    [3310, 12, 3322, 16], // 113
-    [3338, 8, 3346, 29],  // 114
-    [3375, 11, 3386, 25], // 115
-    [3411, 6, 3417, 17],  // 116
-    [3434, 7, 3441, 24],  // 117
-    [3465, 7, 3472, 27],  // 118
-    [3499, 7, 3506, 29],  // 119
-    [3535, 6, 3541, 20],  // 120
-    [3561, 9, 3570, 16],  // 121
-    [3586, 6, 3592, 19],  // 122
-    [3611, 9, 3620, 15],  // 123
-    [3635, 11, 3646, 17], // 124
-    [3663, 9, 3672, 18],  // 125
-    [3690, 6, 3696, 26],  // 126
-    [3722, 11, 3733, 15], // 127
-    [3748, 11, 3759, 20], // 128
-    [3779, 12, 3791, 27], // 129
-    [3818, 10, 3828, 10], // 130
-    [3838, 15, 3853, 21], // 131
-    [3874, 7, 3881, 37],  // 132
-    [3918, 9, 3927, 30],  // 133
+    [7, 5, 14, 23],       // 1
+    [37, 6, 45, 25],      // 2
+    [70, 5, 77, 15],      // 3
+    [92, 5, 99, 23],      // 4
+    [122, 3, 127, 18],    // 5
+    [145, 5, 152, 25],    // 6
+    [177, 5, 184, 22],    // 7
+    [206, 7, 215, 17],    // 8
+    [232, 5, 239, 19],    // 9
+    [258, 6, 266, 18],    // 10
+    [284, 6, 292, 32],    // 11
+    [324, 6, 332, 22],    // 12
+    [354, 6, 362, 17],    // 13
+    [379, 6, 387, 11],    // 14
+    [398, 7, 407, 21],    // 15
+    [428, 5, 435, 23],    // 16
+    [458, 6, 466, 11],    // 17
+    [477, 5, 484, 25],    // 18
+    [509, 6, 517, 14],    // 19
+    [531, 7, 540, 15],    // 20
+    [555, 6, 563, 14],    // 21
+    [577, 6, 585, 16],    // 22
+    [601, 6, 609, 29],    // 23
+    [638, 6, 646, 19],    // 24
+    [665, 6, 673, 30],    // 25
+    [703, 7, 712, 14],    // 26
+    [726, 5, 733, 14],    // 27
+    [747, 6, 755, 23],    // 28
+    [778, 6, 786, 12],    // 29
+    [798, 5, 805, 21],    // 30
+    [826, 6, 834, 14],    // 31
+    [848, 5, 855, 11],    // 32
+    [866, 4, 872, 32],    // 33
+    [904, 6, 912, 29],    // 34
+    [941, 7, 950, 25],    // 35
+    [975, 12, 989, 18],   // 36
+    [1007, 6, 1015, 18],  // 37
+    [1033, 6, 1041, 24],  // 38
+    [1065, 9, 1076, 19],  // 39
+    [1095, 5, 1102, 33],  // 40
+    [1135, 0, 1135, 0],   // 41
+    [1135, 6, 1143, 26],  // 42
+    [1169, 5, 1176, 18],  // 43
+    [1194, 6, 1202, 27],  // 44
+    [1229, 8, 1239, 24],  // 45
+    [1263, 6, 1271, 14],  // 46
+    [1285, 6, 1293, 13],  // 47
+    [1306, 6, 1314, 24],  // 48
+    [1338, 7, 1347, 28],  // 49
+    [1375, 6, 1383, 26],  // 50
+    [1409, 6, 1417, 14],  // 51
+    [1431, 5, 1438, 16],  // 52
+    [1454, 5, 1461, 26],  // 53
+    [1487, 6, 1495, 13],  // 54
+    [1508, 6, 1516, 8],   // 55
+    [1524, 7, 1533, 20],  // 56
+    [1553, 7, 1562, 12],  // 57
+    [1574, 0, 1574, 0],   // 58
+    [1574, 6, 1582, 20],  // 59
+    [1602, 6, 1610, 19],  // 60
+    [1629, 7, 1638, 17],  // 61
+    [1655, 5, 1662, 13],  // 62
+    [1675, 5, 1682, 24],  // 63
+    [1706, 6, 1714, 29],  // 64
+    [1743, 6, 1751, 21],  // 65
+    [1772, 7, 1781, 16],  // 66
+    [1797, 7, 1806, 21],  // 67
+    [1827, 4, 1833, 15],  // 68
+    [1848, 6, 1856, 13],  // 69
+    [1869, 5, 1876, 27],  // 70
+    [1903, 6, 1911, 14],  // 71
+    [1925, 9, 1936, 18],  // 72
+    [1954, 7, 1963, 18],  // 73
+    [1981, 7, 1990, 11],  // 74
+    [2001, 9, 2012, 37],  // 75
+    [2049, 8, 2059, 26],  // 76
+    [2085, 6, 2093, 28],  // 77
+    [2121, 7, 2130, 22],  // 78
+    [2152, 7, 2161, 38],  // 79
+    [2199, 7, 2208, 36],  // 80
+    [2244, 7, 2253, 31],  // 81
+    [2284, 7, 2293, 47],  // 82
+    [2340, 8, 2350, 37],  // 83
+    [2387, 6, 2395, 49],  // 84
+    [2444, 8, 2454, 43],  // 85
+    [2497, 8, 2507, 18],  // 86
+    [2525, 6, 2533, 14],  // 87
+    [2547, 8, 2557, 30],  // 88
+    [2587, 12, 2601, 28], // 89
+    [2629, 8, 2639, 16],  // 90
+    [2655, 10, 2667, 30], // 91
+    [2697, 11, 2710, 22], // 92
+    [2732, 15, 2749, 22], // 93
+    [2771, 15, 2788, 25], // 94
+    [2813, 10, 2825, 23], // 95
+    [2848, 12, 2862, 29], // 96
+    [2891, 12, 2905, 40], // 97
+    [2945, 10, 2957, 22], // 98
+    [2979, 13, 2994, 31], // 99
+    [3025, 8, 3035, 15],  // 100
+    [3050, 11, 3063, 22], // 101
+    [3085, 9, 3096, 35],  // 102
+    [3131, 12, 3145, 32], // 103
+    [3177, 10, 3189, 24], // 104
+    [3213, 7, 3222, 25],  // 105
+    [3247, 7, 3256, 39],  // 106
+    [3295, 8, 3305, 35],  // 107
+    [3340, 9, 3351, 45],  // 108
+    [3396, 12, 3410, 34], // 109
+    [3444, 9, 3455, 20],  // 110
+    [3475, 12, 3489, 18], // 111
+    [3507, 9, 3518, 12],  // 112
+    [3530, 12, 3544, 16], // 113
+    [3560, 8, 3570, 29],  // 114
+    [3599, 11, 3612, 25], // 115
+    [3637, 6, 3645, 17],  // 116
+    [3662, 7, 3671, 24],  // 117
+    [3695, 7, 3704, 27],  // 118
+    [3731, 7, 3740, 29],  // 119
+    [3769, 6, 3777, 20],  // 120
+    [3797, 9, 3808, 16],  // 121
+    [3824, 6, 3832, 19],  // 122
+    [3851, 9, 3862, 15],  // 123
+    [3877, 11, 3890, 17], // 124
+    [3907, 9, 3918, 18],  // 125
+    [3936, 6, 3944, 26],  // 126
+    [3970, 11, 3983, 15], // 127
+    [3998, 11, 4011, 20], // 128
+    [4031, 12, 4045, 27], // 129
+    [4072, 10, 4084, 10], // 130
+    [4094, 15, 4111, 21], // 131
+    [4132, 7, 4141, 37],  // 132
+    [4178, 9, 4189, 30],  // 133
 ];

@@ -62,6 +62,17 @@ pub fn description(errno: Errno) -> Option<&'static str> {
         .filter(|text| !text.is_empty())
 }
 
+/// `"ENAME: description"` in one piece, for an errno value that has both.
+fn name_and_description(errno: Errno) -> Option<&'static str> {
+    let [name, name_len, text, text_len] = *usize::try_from(errno.0)
+        .ok()
+        .and_then(|i| errnos::SPANS.get(i))?;
+    if name_len == 0 || text_len == 0 {
+        return None;
+    }
+    errnos::TEXT.get(usize::from(name)..usize::from(text) + usize::from(text_len))
+}
+
 fn errno_entry(errno: Errno) -> Option<(&'static str, &'static str)> {
     let [name, name_len, text, text_len] = *usize::try_from(errno.0)
         .ok()
@@ -73,30 +84,91 @@ fn errno_entry(errno: Errno) -> Option<(&'static str, &'static str)> {
     Some((span(name, name_len)?, span(text, text_len)?))
 }
 
-/// A message being written into a thread's buffer: NUL-terminated after every write; text beyond
-/// the buffer is cut off (never inside a UTF-8 sequence), and a NUL byte is written as `?`.
+/// A message being written into a thread's buffer; text beyond the buffer is cut off (never
+/// inside a UTF-8 sequence). [`Message::finish`] NUL-terminates it.
 struct Message<'a> {
     bytes: &'a mut [u8; rt::MESSAGE_CAP],
     len: usize,
 }
 
 impl Message<'_> {
+    /// Appends text that holds no NUL byte (csock's own strings, a caller's C string).
+    #[inline]
     fn push(&mut self, s: &str) {
-        let room = rt::MESSAGE_CAP - 1 - self.len;
-        let mut take = s.len().min(room);
-        while !s.is_char_boundary(take) {
-            take -= 1;
+        let end = self.len + s.len();
+        match self.bytes.get_mut(self.len..end) {
+            // Room for the text and the NUL after it.
+            Some(dst) if end < rt::MESSAGE_CAP => {
+                dst.copy_from_slice(s.as_bytes());
+                self.len = end;
+            }
+            _ => self.push_cut(s),
         }
-        let dst = &mut self.bytes[self.len..self.len + take];
-        dst.copy_from_slice(&s.as_bytes()[..take]);
-        if dst.contains(&0) {
-            dst.iter_mut().filter(|b| **b == 0).for_each(|b| *b = b'?');
+    }
+
+    /// Appends ASCII bytes (no NUL), cut where the buffer ends.
+    fn push_ascii(&mut self, ascii: &[u8]) {
+        let room = (rt::MESSAGE_CAP - 1).saturating_sub(self.len);
+        let take = ascii.len().min(room);
+        if let (Some(dst), Some(src)) = (
+            self.bytes.get_mut(self.len..self.len + take),
+            ascii.get(..take),
+        ) {
+            dst.copy_from_slice(src);
+            self.len += take;
         }
-        self.len += take;
-        self.bytes[self.len] = 0;
+    }
+
+    /// Appends what fits of `s`, cut at a character boundary.
+    #[cold]
+    fn push_cut(&mut self, s: &str) {
+        let room = (rt::MESSAGE_CAP - 1).saturating_sub(self.len);
+        let take = (0..=room.min(s.len()))
+            .rev()
+            .find(|&n| s.is_char_boundary(n))
+            .unwrap_or(0);
+        if let (Some(dst), Some(src)) = (
+            self.bytes.get_mut(self.len..self.len + take),
+            s.as_bytes().get(..take),
+        ) {
+            dst.copy_from_slice(src);
+            self.len += take;
+        }
+    }
+
+    /// Appends a number in decimal (with a minus sign if `negative`), without the formatting
+    /// machinery: the digits are written in place, last first.
+    fn push_decimal(&mut self, n: u64, negative: bool) {
+        let digits = n.checked_ilog10().map_or(1, |log| log as usize + 1);
+        let start = self.len + usize::from(negative);
+        let end = start + digits;
+        let Some(dst) = self
+            .bytes
+            .get_mut(self.len..end)
+            .filter(|_| end < rt::MESSAGE_CAP)
+        else {
+            return;
+        };
+        if negative {
+            dst[0] = b'-';
+        }
+        let mut n = n;
+        for d in dst.iter_mut().rev().take(digits) {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        self.len = end;
+    }
+
+    fn finish(self) {
+        if let Some(end) = self.bytes.get_mut(self.len) {
+            *end = 0;
+        }
     }
 }
 
+/// For a context formatted with `core::fmt` (rich messages, such as the addresses a connection
+/// tried). Every piece is csock's own text or a caller's C string, so none holds a NUL byte.
 impl Write for Message<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.push(s);
@@ -104,47 +176,142 @@ impl Write for Message<'_> {
     }
 }
 
-/// Writes a number in decimal, without the formatting machinery.
-fn push_decimal(msg: &mut Message<'_>, value: c_int) {
-    let mut digits = [0u8; 11];
-    let mut at = digits.len();
-    let mut n = value.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+/// One argument of a failed call, as its message shows it.
+#[derive(Clone, Copy, Debug)]
+pub enum Arg<'a> {
+    /// A number, in decimal.
+    Int(i64),
+    /// An unsigned number (sizes, flags), in decimal.
+    Uint(u64),
+    /// `true` or `false`.
+    Bool(bool),
+    /// A caller's string, quoted: at most [`TEXT_LIMIT`] bytes, then `...`; bytes other than
+    /// printable ASCII (and `"` and `\`) escaped. `None`: a NULL pointer, shown as `NULL`.
+    Text(Option<&'a [u8]>),
+}
+
+/// The most bytes of a caller's string that a message shows.
+pub(crate) const TEXT_LIMIT: usize = 64;
+
+impl From<c_int> for Arg<'_> {
+    fn from(value: c_int) -> Self {
+        Arg::Int(i64::from(value))
+    }
+}
+
+impl From<u32> for Arg<'_> {
+    fn from(value: u32) -> Self {
+        Arg::Uint(u64::from(value))
+    }
+}
+
+impl From<usize> for Arg<'_> {
+    fn from(value: usize) -> Self {
+        Arg::Uint(value as u64)
+    }
+}
+
+impl From<bool> for Arg<'_> {
+    fn from(value: bool) -> Self {
+        Arg::Bool(value)
+    }
+}
+
+impl<'a> From<Option<&'a [u8]>> for Arg<'a> {
+    fn from(value: Option<&'a [u8]>) -> Self {
+        Arg::Text(value)
+    }
+}
+
+/// What a failed call was, for its message: `name(label=value, ...)`, written without the
+/// formatting machinery. Each label is written as it will appear, `", label="` (`", "` for a
+/// value shown alone), so that an argument takes one copy besides its value.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    /// The C function and its parenthesis, such as `"csock_adopt("`.
+    pub name: &'static str,
+    /// Its arguments, each with its label as `", label="`.
+    pub args: &'a [(&'static str, Arg<'a>)],
+}
+
+impl Message<'_> {
+    fn push_call(&mut self, call: &Call<'_>) {
+        self.push(call.name);
+        for (i, (label, arg)) in call.args.iter().enumerate() {
+            // Each label comes as `", label="` (or `", "`): the first argument drops the comma.
+            self.push(if i == 0 {
+                label.get(2..).unwrap_or_default()
+            } else {
+                label
+            });
+            match *arg {
+                Arg::Int(n) => self.push_decimal(n.unsigned_abs(), n < 0),
+                Arg::Uint(n) => self.push_decimal(n, false),
+                Arg::Bool(b) => self.push(if b { "true" } else { "false" }),
+                Arg::Text(None) => self.push("NULL"),
+                Arg::Text(Some(text)) => self.push_quoted(text),
+            }
         }
+        self.push("): ");
     }
-    if value < 0 {
-        at -= 1;
-        digits[at] = b'-';
+
+    fn push_quoted(&mut self, text: &[u8]) {
+        let shown = text.get(..TEXT_LIMIT).unwrap_or(text);
+        self.push("\"");
+        if crate::names::is_plain(shown) {
+            self.push_ascii(shown);
+        } else {
+            for byte in shown.iter().flat_map(|b| b.escape_ascii()) {
+                // escape_ascii yields ASCII only.
+                self.push_ascii(&[byte]);
+            }
+        }
+        self.push(if shown.len() < text.len() {
+            "\"..."
+        } else {
+            "\""
+        });
     }
-    // The digits are ASCII.
-    msg.push(core::str::from_utf8(&digits[at..]).unwrap_or("?"));
 }
 
 /// Records a failure of the C function described by `call`: writes the message
 /// `"<call>: <what>: <ENAME>: <description>"` (`errno N` and `Unknown error N` for a value
 /// without a name), sets `errno`, and returns `-errno`. A signal handler that fails while this
 /// thread is writing its message leaves the message as it is.
+pub fn fail_call(err: &Error, call: &Call<'_>) -> c_int {
+    record(err, |msg| msg.push_call(call))
+}
+
+/// [`fail_call`] with a context formatted by `core::fmt`, for messages richer than a call's
+/// arguments.
 pub fn fail(err: &Error, call: fmt::Arguments<'_>) -> c_int {
-    rt::with_message(|bytes| {
-        let mut msg = Message { bytes, len: 0 };
+    record(err, |msg| {
         match call.as_str() {
             Some(text) => msg.push(text),
             // Writing into a Message never fails; it truncates.
             None => drop(msg.write_fmt(call)),
         }
         msg.push(": ");
+    })
+}
+
+fn record(err: &Error, context: impl FnOnce(&mut Message<'_>)) -> c_int {
+    rt::with_message(|bytes| {
+        let mut msg = Message { bytes, len: 0 };
+        context(&mut msg);
         msg.push(err.what);
         msg.push(": ");
+        let code = err.errno.0;
+        if let Some(both) = name_and_description(err.errno) {
+            msg.push(both);
+            msg.finish();
+            return;
+        }
         match errno_name(err.errno) {
             Some(name) => msg.push(name),
             None => {
                 msg.push("errno ");
-                push_decimal(&mut msg, err.errno.0);
+                msg.push_decimal(u64::from(code.unsigned_abs()), code < 0);
             }
         }
         msg.push(": ");
@@ -152,9 +319,10 @@ pub fn fail(err: &Error, call: fmt::Arguments<'_>) -> c_int {
             Some(text) => msg.push(text),
             None => {
                 msg.push("Unknown error ");
-                push_decimal(&mut msg, err.errno.0);
+                msg.push_decimal(u64::from(code.unsigned_abs()), code < 0);
             }
         }
+        msg.finish();
     });
     sys::set_errno(err.errno);
     err.code()
@@ -218,12 +386,40 @@ mod tests {
     }
 
     #[test]
-    fn numbers_and_nul_bytes_in_the_context() {
-        fail(
-            &Error::new(libc::EBADF, "x"),
-            format_args!("f(fd={}, {})", -17, "a\0b"),
+    fn a_call_and_its_arguments() {
+        let call = Call {
+            name: "f(",
+            args: &[
+                (", fd=", Arg::from(-17)),
+                (", size=", Arg::from(usize::MAX)),
+                (", ", Arg::Text(Some(b"AF_INET"))),
+                (", ", Arg::Text(Some(b"a\"b\n\xff"))),
+                (", name=", Arg::Text(None)),
+                (", min=", Arg::from(c_int::MIN)),
+            ],
+        };
+        assert_eq!(
+            fail_call(&Error::new(libc::EBADF, "x"), &call),
+            -libc::EBADF
         );
-        assert_eq!(last(), "f(fd=-17, a?b): x: EBADF: Bad file descriptor");
+        assert_eq!(
+            last(),
+            "f(fd=-17, size=18446744073709551615, \"AF_INET\", \"a\\\"b\\n\\xff\", name=NULL, \
+             min=-2147483648): x: EBADF: Bad file descriptor"
+        );
+        let long = [b'n'; TEXT_LIMIT + 1];
+        let call = Call {
+            name: "g(",
+            args: &[(", ", Arg::Text(Some(&long)))],
+        };
+        fail_call(&Error::new(libc::ENOENT, "y"), &call);
+        assert_eq!(
+            last(),
+            format!(
+                "g(\"{}\"...): y: ENOENT: No such file or directory",
+                "n".repeat(TEXT_LIMIT)
+            )
+        );
         fail(&Error::new(-5, "x"), format_args!("f"));
         assert_eq!(last(), "f: x: errno -5: Unknown error -5");
     }

@@ -50,7 +50,7 @@ pub unsafe extern "C" fn csock_listen_fds(
             // UNSET_ENV.
             activation::listen_fds(out, flags)
         },
-        "csock_listen_fds(cap={cap}, flags={flags})"
+        csock_listen_fds(cap = cap, flags = flags)
     )
 }
 

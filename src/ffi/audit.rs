@@ -73,6 +73,6 @@ pub unsafe extern "C" fn csock_audit_add(hook: csock_audit_hook, userdata: *mut 
             let hook = hook.ok_or(Error::new(libc::EINVAL, "hook is NULL"))?;
             audit::add(CHook { hook, userdata })
         },
-        "csock_audit_add"
+        csock_audit_add()
     )
 }

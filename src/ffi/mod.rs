@@ -2,12 +2,11 @@
 //! turns the `Result` into the C return value in one place ([`IntoCReturn`], [`c_call!`]).
 
 use core::ffi::c_char;
-use core::fmt;
 
 use libc::c_int;
 
 use crate::addr::Sink;
-use crate::error::{Error, Result};
+use crate::error::{Arg, Call, Error, Result};
 use crate::socket::csock_socket;
 
 mod activation;
@@ -56,8 +55,30 @@ impl IntoCReturn for usize {
 
 /// Runs `$body` (a block returning `Result`) and converts its outcome: the value on success;
 /// on failure the message `"<context>: <what>: <ENAME>: <description>"` is recorded, `errno` is
-/// set and `-errno` returned. The context is formatted only on failure.
+/// set and `-errno` returned. The context is written only on failure, in one of two forms:
+///
+/// - `c_call!({ ... }, csock_open(family = family, type = r#type))`: the call and its arguments,
+///   `csock_open(family=2, type=1)`, written without the formatting machinery (the cheap form,
+///   for every function whose arguments say what failed; `_ = x` shows a value without a label);
+/// - `c_call!({ ... }, "csock_x({})", ...)`: a format string, for richer messages.
 macro_rules! c_call {
+    ($body:block, $name:ident ( $($label:tt = $value:expr),* $(,)? )) => {
+        {
+            // The closure gives `$body` its own `?` scope.
+            #[allow(clippy::redundant_closure_call)]
+            let result: $crate::error::Result<_> = (|| $body)();
+            match result {
+                Ok(value) => $crate::ffi::IntoCReturn::into_c(value),
+                Err(err) => $crate::error::fail_call(
+                    &err,
+                    &$crate::error::Call {
+                        name: concat!(stringify!($name), "("),
+                        args: &[$(($crate::ffi::label!($label), $crate::error::Arg::from($value))),*],
+                    },
+                ),
+            }
+        }
+    };
     ($body:block, $($context:tt)+) => {
         {
             // The closure gives `$body` its own `?` scope.
@@ -70,6 +91,18 @@ macro_rules! c_call {
         }
     };
 }
+
+/// The label of a [`c_call!`] argument as [`Call`] takes it, `", label="`; `_` for none.
+macro_rules! label {
+    (_) => {
+        ", "
+    };
+    ($label:ident) => {
+        concat!(", ", stringify!($label), "=")
+    };
+}
+pub(crate) use label;
+
 pub(crate) use c_call;
 
 /// Resolves a pointer the caller must provide; `NULL` gives `EINVAL`.
@@ -186,24 +219,31 @@ impl Sink for TextBuf {
 }
 
 /// The whole body of an exported function that works on one socket: resolves `sock` (`NULL`
-/// gives `EINVAL`), runs `op`, and reports a failure as `name(fd=N<args>)`.
+/// gives `EINVAL`), runs `op`, and reports a failure as `name(fd=N, <args>)` (`name` is given
+/// with its parenthesis, `"csock_shutdown("`).
 ///
 /// # Safety
 /// As for [`arg`].
 pub(crate) unsafe fn sock_call<T: IntoCReturn>(
-    name: &str,
+    name: &'static str,
     sock: *const csock_socket,
-    args: fmt::Arguments<'_>,
+    args: &[(&'static str, Arg<'_>)],
     op: impl FnOnce(&csock_socket) -> Result<T>,
 ) -> c_int {
     // SAFETY: forwarded from the caller.
     match unsafe { read_arg(sock, "sock is NULL") }.and_then(|s| op(&s)) {
         Ok(value) => value.into_c(),
-        // SAFETY: as above.
-        Err(err) => crate::error::fail(
-            &err,
-            format_args!("{name}(fd={}{args})", unsafe { fd_of(sock) }),
-        ),
+        Err(err) => {
+            // SAFETY: as above.
+            let fd = unsafe { fd_of(sock) };
+            let mut all = [(", fd=", Arg::from(fd)); 4];
+            let n = 1 + args.len().min(all.len() - 1);
+            for (slot, arg) in all.iter_mut().skip(1).zip(args) {
+                *slot = *arg;
+            }
+            let args = all.get(..n).unwrap_or_default();
+            crate::error::fail_call(&err, &Call { name, args })
+        }
     }
 }
 

@@ -2,7 +2,6 @@
 //! `csock_constant64`.
 
 use core::ffi::{CStr, c_char};
-use core::fmt;
 
 use libc::c_int;
 
@@ -30,61 +29,6 @@ pub extern "C" fn csock_type_name(r#type: c_int) -> *const c_char {
     static_name(names::type_name(r#type))
 }
 
-/// How a failed lookup names its call in the message: `csock_constant("AF_NOPE")`, or
-/// `csock_constant(NULL)`. At most [`LookupCall::LIMIT`] bytes of the name are shown (then
-/// `...`); a name that is not all printable ASCII is escaped as `<[u8]>::escape_ascii` does
-/// (`\"`, `\n`, `\xff`). A plain name is written as it is, without a second pass over it.
-struct LookupCall<'a> {
-    /// The C function, `"csock_constant"`.
-    function: &'static str,
-    /// The name looked up; `None` for a NULL pointer.
-    name: Option<&'a [u8]>,
-}
-
-impl LookupCall<'_> {
-    /// The most bytes of a name a message shows.
-    const LIMIT: usize = 64;
-}
-
-impl fmt::Display for LookupCall<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Some(name) = self.name else {
-            f.write_str(self.function)?;
-            return f.write_str("(NULL)");
-        };
-        let shown = name.get(..Self::LIMIT).unwrap_or(name);
-        let tail = if shown.len() < name.len() {
-            "\"...)"
-        } else {
-            "\")"
-        };
-        if names::is_plain(shown) {
-            // The usual case, in one write: the whole text fits the buffer (a function name,
-            // at most LIMIT bytes of the name and seven more).
-            let mut text = [0u8; 128];
-            let mut len = 0;
-            for part in [self.function.as_bytes(), b"(\"", shown, tail.as_bytes()] {
-                if let Some(room) = text.get_mut(len..len + part.len()) {
-                    room.copy_from_slice(part);
-                    len += part.len();
-                }
-            }
-            let text = text.get(..len).unwrap_or_default();
-            // SAFETY: the function name and the parts above are ASCII, and `is_plain` accepts
-            // only bytes 0x20..=0x7e: the text is ASCII, so valid UTF-8.
-            return f.write_str(unsafe { core::str::from_utf8_unchecked(text) });
-        }
-        f.write_str(self.function)?;
-        f.write_str("(\"")?;
-        fmt::Display::fmt(&shown.escape_ascii(), f)?;
-        f.write_str(tail)
-    }
-}
-
-/// A C string argument as bytes, without its NUL; `None` for NULL.
-///
-/// # Safety
-/// `name` is NULL or a NUL-terminated string that outlives `'a`.
 unsafe fn c_bytes<'a>(name: *const c_char) -> Option<&'a [u8]> {
     if name.is_null() {
         return None;
@@ -135,11 +79,7 @@ pub unsafe extern "C" fn csock_constant(name: *const c_char, value: *mut c_int) 
             // SAFETY: `value` is NULL or writable, per the contract.
             unsafe { write_out(value, "value is NULL", || lookup(name).map(names::as_c_int)) }
         },
-        "{}",
-        LookupCall {
-            function: "csock_constant",
-            name
-        }
+        csock_constant(_ = name)
     )
 }
 
@@ -161,51 +101,63 @@ pub unsafe extern "C" fn csock_constant64(name: *const c_char, value: *mut i64) 
             // SAFETY: `value` is NULL or writable, per the contract.
             unsafe { write_out(value, "value is NULL", || lookup(name)) }
         },
-        "{}",
-        LookupCall {
-            function: "csock_constant64",
-            name
-        }
+        csock_constant64(_ = name)
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::TEXT_LIMIT;
+
+    /// The message of a failed lookup of `name` (the part before the first `": "`).
+    fn shown(name: &[u8]) -> String {
+        let name = std::ffi::CString::new(name).unwrap();
+        let mut value = 0;
+        // SAFETY: a NUL-terminated name and a valid out-pointer.
+        assert_eq!(
+            unsafe { csock_constant(name.as_ptr(), &mut value) },
+            -libc::ENOENT
+        );
+        // SAFETY: csock_last_error returns a NUL-terminated string.
+        let text = unsafe { CStr::from_ptr(crate::error::last_error()) };
+        let text = text.to_str().unwrap();
+        text[..text.find("): ").unwrap() + 1].to_owned()
+    }
 
     #[test]
     fn lookup_calls() {
-        let shown = |name: &[u8]| {
-            LookupCall {
-                function: "csock_constant",
-                name: Some(name),
-            }
-            .to_string()
-        };
         assert_eq!(shown(b"AF_NOPE"), "csock_constant(\"AF_NOPE\")");
         assert_eq!(shown(b""), "csock_constant(\"\")");
         assert_eq!(
             shown(b"a\"b\\c\n\xff"),
             r#"csock_constant("a\"b\\c\n\xff")"#
         );
-        let null = LookupCall {
-            function: "csock_constant64",
-            name: None,
-        };
-        assert_eq!(null.to_string(), "csock_constant64(NULL)");
-        let limit = LookupCall::LIMIT;
+        let mut value = 0i64;
+        // SAFETY: a NULL name is refused before anything is read.
+        assert_eq!(
+            unsafe { csock_constant64(core::ptr::null(), &mut value) },
+            -libc::EINVAL
+        );
+        // SAFETY: as above.
+        let text = unsafe { CStr::from_ptr(crate::error::last_error()) };
+        assert!(
+            text.to_str()
+                .unwrap()
+                .starts_with("csock_constant64(NULL): name is NULL")
+        );
         let long = [b'X'; 1000];
-        let cut = format!("csock_constant(\"{}\"...)", "X".repeat(limit));
+        let cut = format!("csock_constant(\"{}\"...)", "X".repeat(TEXT_LIMIT));
         assert_eq!(shown(&long), cut);
-        assert_eq!(shown(&long[..limit + 1]), cut);
-        let exact = format!("csock_constant(\"{}\")", "Y".repeat(limit));
-        assert_eq!(shown(&[b'Y'; LookupCall::LIMIT]), exact);
+        assert_eq!(shown(&long[..TEXT_LIMIT + 1]), cut);
+        let exact = format!("csock_constant(\"{}\")", "Y".repeat(TEXT_LIMIT));
+        assert_eq!(shown(&[b'Y'; TEXT_LIMIT]), exact);
         // The limit counts the name's bytes, not the escapes shown for them.
-        let mut escaped = vec![0xff; limit];
-        let all = format!("csock_constant(\"{}\")", r"\xff".repeat(limit));
+        let mut escaped = vec![0xff; TEXT_LIMIT];
+        let all = format!("csock_constant(\"{}\")", r"\xff".repeat(TEXT_LIMIT));
         assert_eq!(shown(&escaped), all);
         escaped.push(b'!');
-        let cut = format!("csock_constant(\"{}\"...)", r"\xff".repeat(limit));
+        let cut = format!("csock_constant(\"{}\"...)", r"\xff".repeat(TEXT_LIMIT));
         assert_eq!(shown(&escaped), cut);
     }
 }

@@ -20,7 +20,7 @@ use crate::{adopt, create, lifecycle, sys};
 /// (-EAFNOSUPPORT, -EINVAL, -EPROTONOSUPPORT, -EMFILE, ...). On failure `*out` is untouched.
 ///
 /// ```c
-/// csock_socket s;
+/// csock_socket s = CSOCK_SOCKET_INIT;
 /// if (csock_open(&s, CSOCK_DEFAULT, SOCK_STREAM | SOCK_NONBLOCK, CSOCK_DEFAULT) < 0)
 ///     fprintf(stderr, "%s\n", csock_last_error());
 /// // s.family == AF_INET, s.type == SOCK_STREAM, s.proto == 0
@@ -40,8 +40,7 @@ pub unsafe extern "C" fn csock_open(
             // SAFETY: `out` is NULL or valid, per this function's contract.
             unsafe { write_out(out, "out is NULL", || create::open(family, r#type, proto)) }
         },
-        "csock_open(family={family}, type={}, proto={proto})",
-        r#type
+        csock_open(family = family, type = r#type, proto = proto)
     )
 }
 
@@ -78,7 +77,7 @@ pub unsafe extern "C" fn csock_adopt(
                 })
             }
         },
-        "csock_adopt(fd={fd})"
+        csock_adopt(fd = fd)
     )
 }
 
@@ -110,7 +109,7 @@ pub unsafe extern "C" fn csock_fromfd(
                 })
             }
         },
-        "csock_fromfd(fd={fd})"
+        csock_fromfd(fd = fd)
     )
 }
 
@@ -135,8 +134,7 @@ pub unsafe extern "C" fn csock_dup(out: *mut csock_socket, sock: *const csock_so
             unsafe { write_out(out, "out is NULL", || adopt::dup(&sock)) }
         },
         // SAFETY: as above.
-        "csock_dup(fd={})",
-        unsafe { fd_of(sock) }
+        csock_dup(fd = unsafe { fd_of(sock) })
     )
 }
 
@@ -168,8 +166,7 @@ pub unsafe extern "C" fn csock_socketpair(
                 })
             }
         },
-        "csock_socketpair(family={family}, type={}, proto={proto})",
-        r#type
+        csock_socketpair(family = family, type = r#type, proto = proto)
     )
 }
 
@@ -228,8 +225,7 @@ pub unsafe extern "C" fn csock_accept(
             Ok(())
         },
         // SAFETY: as above.
-        "csock_accept(fd={}, flags={flags})",
-        unsafe { fd_of(listener) }
+        csock_accept(fd = unsafe { fd_of(listener) }, flags = flags)
     )
 }
 
@@ -253,7 +249,7 @@ pub unsafe extern "C" fn csock_close(sock: *mut csock_socket) -> c_int {
             // SAFETY: as above.
             lifecycle::close(unsafe { arg_mut(sock, "sock is NULL") }?)
         },
-        "csock_close(fd={fd})"
+        csock_close(fd = fd)
     )
 }
 
@@ -271,14 +267,17 @@ pub unsafe extern "C" fn csock_detach(sock: *mut csock_socket) -> c_int {
             // SAFETY: `sock` is NULL or valid, per this function's contract.
             lifecycle::detach(unsafe { arg_mut(sock, "sock is NULL") }?)
         },
-        "csock_detach"
+        csock_detach()
     )
 }
 
 /// Shuts down one or both directions, like `socket.shutdown(how)`.
 ///
-/// `how` is `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`; anything else gives -EINVAL without a system
-/// call. Returns 0 or -errno (-EBADF for a closed socket, -ENOTCONN, ...).
+/// `how` is `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`. One `shutdown(2)` call; async-signal-safe.
+///
+/// Returns 0, or -errno: -EINVAL for a NULL `sock` or any other `how` (no system call), -EBADF
+/// for a closed socket (no system call), or shutdown's error (-ENOTCONN when not connected,
+/// -EBADF or -ENOTSOCK for a descriptor closed or replaced behind csock's back).
 ///
 /// # Safety
 /// `sock` is NULL or valid.
@@ -286,7 +285,7 @@ pub unsafe extern "C" fn csock_detach(sock: *mut csock_socket) -> c_int {
 pub unsafe extern "C" fn csock_shutdown(sock: *const csock_socket, how: c_int) -> c_int {
     // SAFETY: `sock` is NULL or valid, per this function's contract.
     unsafe {
-        sock_call("csock_shutdown", sock, format_args!(", how={how}"), |s| {
+        sock_call("csock_shutdown(", sock, &[(", how=", how.into())], |s| {
             lifecycle::shutdown(s, how)
         })
     }
@@ -294,26 +293,25 @@ pub unsafe extern "C" fn csock_shutdown(sock: *const csock_socket, how: c_int) -
 
 /// Whether the socket would be inherited by a child program, like `socket.get_inheritable()`.
 ///
-/// Read from the kernel (`FD_CLOEXEC`) each time. Returns 1 (inheritable), 0 (not
-/// inheritable, the default for every socket csock creates) or -errno.
+/// Read from the kernel with one `fcntl(F_GETFD)` each time; async-signal-safe.
+///
+/// Returns 1 (inheritable), 0 (not inheritable, the default for every socket csock creates),
+/// or -errno: -EINVAL for a NULL `sock`, -EBADF for a closed socket (no system call) or for a
+/// descriptor closed behind csock's back.
 ///
 /// # Safety
 /// `sock` is NULL or valid.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn csock_get_inheritable(sock: *const csock_socket) -> c_int {
     // SAFETY: `sock` is NULL or valid, per this function's contract.
-    unsafe {
-        sock_call(
-            "csock_get_inheritable",
-            sock,
-            format_args!(""),
-            lifecycle::inheritable,
-        )
-    }
+    unsafe { sock_call("csock_get_inheritable(", sock, &[], lifecycle::inheritable) }
 }
 
 /// Makes the socket inheritable or not, like `socket.set_inheritable()`, with one
-/// `ioctl(FIONCLEX / FIOCLEX)`. Returns 0 or -errno.
+/// `ioctl(FIONCLEX / FIOCLEX)`; async-signal-safe. Nothing in `*sock` changes.
+///
+/// Returns 0, or -errno: -EINVAL for a NULL `sock`, -EBADF for a closed socket (no system call)
+/// or for a descriptor closed behind csock's back.
 ///
 /// # Safety
 /// `sock` is NULL or valid.
@@ -325,9 +323,9 @@ pub unsafe extern "C" fn csock_set_inheritable(
     // SAFETY: `sock` is NULL or valid, per this function's contract.
     unsafe {
         sock_call(
-            "csock_set_inheritable",
+            "csock_set_inheritable(",
             sock,
-            format_args!(", inheritable={inheritable}"),
+            &[(", inheritable=", inheritable.into())],
             |s| lifecycle::set_inheritable(s, inheritable),
         )
     }
@@ -335,26 +333,25 @@ pub unsafe extern "C" fn csock_set_inheritable(
 
 /// Whether the socket is in blocking mode, like `socket.getblocking()`.
 ///
-/// Read from the kernel (`O_NONBLOCK`) each time. Returns 1 (blocking), 0 (non-blocking) or
-/// -errno.
+/// Read from the kernel with one `fcntl(F_GETFL)` (`O_NONBLOCK`) each time; async-signal-safe.
+///
+/// Returns 1 (blocking), 0 (non-blocking), or -errno: -EINVAL for a NULL `sock`, -EBADF for a
+/// closed socket (no system call) or for a descriptor closed behind csock's back.
 ///
 /// # Safety
 /// `sock` is NULL or valid.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn csock_get_blocking(sock: *const csock_socket) -> c_int {
     // SAFETY: `sock` is NULL or valid, per this function's contract.
-    unsafe {
-        sock_call(
-            "csock_get_blocking",
-            sock,
-            format_args!(""),
-            lifecycle::blocking,
-        )
-    }
+    unsafe { sock_call("csock_get_blocking(", sock, &[], lifecycle::blocking) }
 }
 
-/// Sets blocking or non-blocking mode, like `socket.setblocking()`, with one `ioctl(FIONBIO)`.
-/// Returns 0 or -errno.
+/// Sets blocking or non-blocking mode, like `socket.setblocking()`, with one `ioctl(FIONBIO)`;
+/// async-signal-safe. The mode belongs to the open file description, so every duplicate of the
+/// descriptor sees it; nothing in `*sock` changes.
+///
+/// Returns 0, or -errno: -EINVAL for a NULL `sock`, -EBADF for a closed socket (no system call)
+/// or for a descriptor closed behind csock's back.
 ///
 /// # Safety
 /// `sock` is NULL or valid.
@@ -363,9 +360,9 @@ pub unsafe extern "C" fn csock_set_blocking(sock: *const csock_socket, blocking:
     // SAFETY: `sock` is NULL or valid, per this function's contract.
     unsafe {
         sock_call(
-            "csock_set_blocking",
+            "csock_set_blocking(",
             sock,
-            format_args!(", blocking={blocking}"),
+            &[(", blocking=", blocking.into())],
             |s| lifecycle::set_blocking(s, blocking),
         )
     }
@@ -387,6 +384,6 @@ pub unsafe extern "C" fn csock_inspect(fd: c_int, info: *mut crate::socket::csoc
             // SAFETY: `info` is NULL or valid, per this function's contract.
             unsafe { write_out(info, "info is NULL", || adopt::inspect(fd)) }
         },
-        "csock_inspect(fd={fd})"
+        csock_inspect(fd = fd)
     )
 }

@@ -56,8 +56,7 @@ pub unsafe extern "C" fn csock_getsockname(
             unsafe { address_into(sock, addr, len, addr::local_address) }
         },
         // SAFETY: as above.
-        "csock_getsockname(fd={})",
-        unsafe { fd_of(sock) }
+        csock_getsockname(fd = unsafe { fd_of(sock) })
     )
 }
 
@@ -78,8 +77,7 @@ pub unsafe extern "C" fn csock_getpeername(
             unsafe { address_into(sock, addr, len, addr::peer_address) }
         },
         // SAFETY: as above.
-        "csock_getpeername(fd={})",
-        unsafe { fd_of(sock) }
+        csock_getpeername(fd = unsafe { fd_of(sock) })
     )
 }
 
@@ -144,7 +142,7 @@ pub unsafe extern "C" fn csock_format_addr(
             };
             Ok(addr::format_addr(bytes, proto, &mut buf))
         },
-        "csock_format_addr(len={len}, size={size})"
+        csock_format_addr(len = len, size = size)
     )
 }
 
@@ -173,7 +171,7 @@ pub unsafe extern "C" fn csock_repr(
             let sock = unsafe { read_arg(sock, "sock is NULL") }?;
             Ok(addr::repr(&sock, &mut text_buf(buf, size)?))
         },
-        "csock_repr(size={size})"
+        csock_repr(size = size)
     )
 }
 
@@ -198,4 +196,27 @@ pub extern "C" fn csock_version() -> *const c_char {
             Err(_) => panic!("the package version has no NUL"),
         };
     VERSION.as_ptr()
+}
+
+/// csock's version as one number, `MAJOR * 10000 + MINOR * 100 + PATCH` (`100` for 0.1.0, `200`
+/// for 0.2.0): the value `CSOCK_VERSION_NUMBER` has in the header this library was built with.
+/// Compare the two to tell the library a program runs with from the header it was compiled
+/// against, e.g. `csock_version_number() >= CSOCK_VERSION_NUMBER`. Never fails.
+#[unsafe(no_mangle)]
+pub extern "C" fn csock_version_number() -> c_int {
+    /// The decimal number `digits` spells (cargo's version parts are plain decimal numbers).
+    const fn number(digits: &str) -> c_int {
+        let digits = digits.as_bytes();
+        let mut n: c_int = 0;
+        let mut i = 0;
+        while i < digits.len() {
+            n = n * 10 + (digits[i] - b'0') as c_int;
+            i += 1;
+        }
+        n
+    }
+    const NUMBER: c_int = number(env!("CARGO_PKG_VERSION_MAJOR")) * 10000
+        + number(env!("CARGO_PKG_VERSION_MINOR")) * 100
+        + number(env!("CARGO_PKG_VERSION_PATCH"));
+    NUMBER
 }

@@ -8,8 +8,10 @@
 use core::ffi::CStr;
 
 /// `(name, value)` for every integer constant, sorted by name (bytewise); values exact.
+/// A `const`: the compiler builds the lookup tables from it (see `names`), and only those
+/// are in the library, without pointers (so without relocations).
 #[rustfmt::skip]
-pub(super) static CONSTANTS: [(&CStr, i64); 349] = [
+pub(super) const CONSTANTS: [(&CStr, i64); 349] = [
     (c"AF_ALG",                         38),
     (c"AF_APPLETALK",                   5),
     (c"AF_ASH",                         18),

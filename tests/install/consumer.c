@@ -60,7 +60,7 @@ int main(int argc, char **argv) {
     char macros[64];
     char repr[128];
     const char *version = csock_version();
-    csock_socket sock;
+    csock_socket sock = CSOCK_SOCKET_INIT;
     int fd, flags;
 
     snprintf(macros, sizeof macros, "%d.%d.%d", CSOCK_VERSION_MAJOR, CSOCK_VERSION_MINOR,

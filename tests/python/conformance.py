@@ -152,48 +152,48 @@ def observe(make, original=None, release="close"):
 
 # --- Documented differences ----------------------------------------------------------------------
 
-#: key -> (source, explanation). "API.md D<n>" is item n of API.md's "Deliberate differences";
-#: other sources are the contract section csock follows where CPython does something else.
+#: key -> (source, explanation). "README difference <n>" is item n of the README's "Deliberate
+#: differences from CPython" (the header, include/csock.h, documents the same behaviour).
 DIFFERENCES = {
     "negative-fd": (
-        "API.md Adoption 1",
+        "README difference 12",
         "a negative fd: CPython raises ValueError('negative file descriptor') without an errno; "
         "csock returns -EBADF"),
     "audit-adopt-values": (
-        "API.md D6, Adoption 6",
+        "README difference 6",
         "adoption audit: CPython audits the arguments as given (-1 and flag bits included) "
         "before validating, so also for descriptors it then rejects; csock audits the values it "
         "records (detected, flags cleared), after validation, and only for a descriptor it takes"),
     "adopt-nonblock-flag": (
-        "API.md D3",
+        "README difference 3",
         "explicit SOCK_NONBLOCK in an adopted type, blocking descriptor: CPython's getblocking() "
         "says False (timeout 0) though the descriptor stays blocking; csock reads the kernel: "
         "True"),
     "cached-blocking": (
-        "API.md D4",
+        "README difference 4",
         "adopting a non-blocking descriptor without SOCK_NONBLOCK in type: CPython's "
         "getblocking() says True (its default timeout, a guess) though the descriptor is "
         "non-blocking; csock reads the kernel: False"),
     "dup-rewrites-blocking": (
-        "API.md D3, D4; csock_dup",
+        "README differences 4, 9",
         "dup(): CPython copies its cached timeout onto the duplicate with settimeout(), which "
         "rewrites O_NONBLOCK of the open file description both descriptors share, so the "
         "original descriptor's blocking mode changes to CPython's guess; csock_dup changes "
         "nothing"),
     "fromfd-leak": (
-        "API.md csock_fromfd",
+        "README difference 10",
         "fromfd() of a descriptor that is open but no socket: CPython's socket.fromfd leaks the "
         "os.dup() duplicate when socket() then fails; csock_fromfd closes it"),
     "family-without-getsockname": (
-        "API.md Adoption 3",
+        "README difference 11",
         "detecting the family of a socket whose protocol has no getsockname (AF_XDP): CPython "
         "fails with EOPNOTSUPP; csock reads SO_DOMAIN and adopts it"),
     "decnet-name": (
-        "API.md csock_family_name",
+        "README difference 13",
         "AF_DECnet (12): socket.AddressFamily drops it (its enum keeps upper-case names only) "
         "though the module defines socket.AF_DECnet; csock_family_name(12) is \"AF_DECnet\""),
     "type-name-flags": (
-        "API.md csock_type_name",
+        "README difference 13",
         "csock_type_name ignores flag bits: SocketKind(SOCK_NONBLOCK) is 'SOCK_NONBLOCK' where "
         "csock_type_name gives NULL, and SocketKind(SOCK_STREAM | SOCK_NONBLOCK) does not exist "
         "where csock_type_name gives \"SOCK_STREAM\" (the names of recorded types, which never "

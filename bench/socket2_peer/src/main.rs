@@ -5,8 +5,11 @@
 //! largest ratio socket2 / bare over the rounds. Prints one row of that table.
 //!
 //! ```text
-//! cargo run --release --example socket2_peer [rounds]
+//! cargo run --release --manifest-path bench/socket2_peer/Cargo.toml -- [rounds]
 //! ```
+//!
+//! A cargo project of its own (`make bench` builds it), so that csock's lockfile and an offline
+//! build of the library never need socket2.
 
 use std::hint::black_box;
 use std::io;
@@ -18,15 +21,17 @@ use socket2::{Domain, Socket, Type};
 /// Each side of a round runs for about this long.
 const ROUND_NS: f64 = 4_000_000.0;
 
-/// `socket(2)` and `close(2)`, straight from libc.
+/// `socket(2)` and `close(2)`, straight through libc.
 fn bare() -> io::Result<()> {
-    // SAFETY: plain integer arguments.
+    // SAFETY: socket(2) takes no pointers; the descriptor it returns is closed below, once.
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: `fd` was just created and is owned here.
-    unsafe { libc::close(black_box(fd)) };
+    // SAFETY: fd is the descriptor socket(2) just returned, owned here and closed once.
+    if unsafe { libc::close(black_box(fd)) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
     Ok(())
 }
 
