@@ -93,12 +93,13 @@ pub fn walk_cmsg(control: &mut [u8], mut f: impl FnMut(usize, usize, c_int, c_in
         let header = unsafe { &*cmsg };
         let offset = cmsg as usize - control.as_ptr() as usize;
         #[allow(clippy::unnecessary_cast)] // size_t here, socklen_t in other C libraries
-        f(
-            offset,
-            header.cmsg_len as usize,
-            header.cmsg_level,
-            header.cmsg_type,
-        );
+        let cmsg_len = header.cmsg_len as usize;
+        f(offset, cmsg_len, header.cmsg_level, header.cmsg_type);
+        // A length past the buffer ends the walk: glibc's CMSG_NXTHDR finds no header after it
+        // (the libc crate's would overflow computing where that header is).
+        if cmsg_len > control.len() - offset {
+            break;
+        }
         // SAFETY: as above.
         cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
     }
