@@ -217,6 +217,51 @@ fn receive(out: &mut dyn Entries) -> Result<usize> {
 mod tests {
     use super::*;
 
+    fn vars<'a>(pid: &'a [u8], fds: Option<&'a [u8]>, names: Option<&'a [u8]>) -> ListenVars<'a> {
+        ListenVars {
+            pid: Some(pid),
+            fds,
+            names,
+        }
+    }
+
+    #[test]
+    fn parse_is_a_function_of_the_values() {
+        assert_eq!(parse(ListenVars::default(), 7).unwrap(), None);
+        assert_eq!(parse(vars(b"8", Some(b"2"), None), 7).unwrap(), None);
+        assert_eq!(parse(vars(b"7", None, None), 7).unwrap(), None);
+        assert_eq!(parse(vars(b"007", Some(b"2"), None), 7).unwrap(), Some(2));
+        assert_eq!(
+            parse(vars(b"7", Some(b"2"), Some(b"a:b")), 7).unwrap(),
+            Some(2)
+        );
+        assert_eq!(
+            parse(vars(b"7", Some(b"1"), Some(b"")), 7)
+                .unwrap_err()
+                .errno
+                .0,
+            libc::EINVAL
+        );
+        for bad in [&b"0"[..], b"-7", b"+7", b"7 ", b""] {
+            assert_eq!(
+                parse(vars(bad, Some(b"1"), None), 7).unwrap_err().errno.0,
+                libc::EINVAL
+            );
+        }
+        for bad in [&b"0"[..], b"-1", b"2147483645", b"x"] {
+            assert_eq!(
+                parse(vars(b"7", Some(bad), None), 7).unwrap_err().errno.0,
+                libc::EINVAL
+            );
+        }
+        let long = [b'n'; 256];
+        assert!(parse(vars(b"7", Some(b"1"), Some(&long)), 7).is_err());
+        assert_eq!(
+            parse(vars(b"7", Some(b"1"), Some(&long[..255])), 7).unwrap(),
+            Some(1)
+        );
+    }
+
     #[test]
     fn decimal_parsing_is_strict() {
         assert_eq!(parse_decimal(b"42"), Some(42));
