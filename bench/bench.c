@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -170,6 +171,69 @@ static void bare_format_in6(void) {
 
 static void csock_format_in6(void) { csock_format(&ctx.in6, sizeof ctx.in6); }
 
+/* ---- connecting and serving: each connection is accepted and both ends closed, the same on
+ * both sides of a row ---- */
+
+static struct {
+    int listener;     /* 127.0.0.1, accepting the connections the rows make */
+    char port[16];    /* its port, as text */
+} net;
+
+/* Accepts the connection just made and closes both ends (the server's end first, with an RST,
+ * so that no TIME_WAIT piles up on the client's ports). */
+static void finish_connection(int fd) {
+    int conn = accept4(net.listener, NULL, NULL, SOCK_CLOEXEC);
+    check(conn);
+    struct linger hard = {1, 0};
+    setsockopt(conn, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    close(conn);
+    check(close(fd));
+}
+
+/* What a C program writes by hand: getaddrinfo, then socket + connect over the results. */
+static void bare_gai_connect(void) {
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
+    if (getaddrinfo("127.0.0.1", net.port, &hints, &res) != 0) {
+        failures++;
+        return;
+    }
+    int fd = -1;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) continue;
+        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) break;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    check(fd);
+    if (fd >= 0) finish_connection(fd);
+}
+
+static void csock_create_connection_op(void) {
+    csock_socket s;
+    int rc = csock_create_connection(&s, "127.0.0.1", net.port, CSOCK_DEFAULT, NULL);
+    check(rc);
+    if (rc == 0) finish_connection(s.fd);
+}
+
+/* socket, SO_REUSEADDR, bind, listen, close: a server by hand. */
+static void bare_server(void) {
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    check(fd);
+    check(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one));
+    check(bind(fd, (struct sockaddr *)&sin, sizeof sin));
+    check(listen(fd, 128));
+    check(close(fd));
+}
+
+static void csock_server_op(void) {
+    csock_socket s;
+    check(csock_create_server(&s, "127.0.0.1", NULL, AF_INET, CSOCK_DEFAULT, 0));
+    check(csock_close(&s));
+}
+
 /* ---- timing ---- */
 
 typedef void (*op_fn)(void);
@@ -263,12 +327,30 @@ static const char python_script[] =
     "        make().close()\n"
     "    print((clock() - start) / n, flush=True)\n";
 
+/* CPython's create_connection to a listener of its own, accepted and closed like the C rows. */
+static const char python_connect_script[] =
+    "import socket, struct, sys, time\n"
+    "listener = socket.create_server(('127.0.0.1', 0))\n"
+    "address = ('127.0.0.1', listener.getsockname()[1])\n"
+    "hard = struct.pack('ii', 1, 0)\n"
+    "clock = time.perf_counter_ns\n"
+    "for line in sys.stdin:\n"
+    "    n = int(line)\n"
+    "    start = clock()\n"
+    "    for _ in range(n):\n"
+    "        c = socket.create_connection(address)\n"
+    "        a, _ = listener.accept()\n"
+    "        a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, hard)\n"
+    "        a.close()\n"
+    "        c.close()\n"
+    "    print((clock() - start) / n, flush=True)\n";
+
 struct python {
     FILE *to, *from;
     pid_t pid;
 };
 
-static bool python_start(struct python *py, const char *kind) {
+static bool python_start_script(struct python *py, const char *script, const char *kind) {
     const char *python = getenv("PYTHON");
     if (!python || !*python) python = "python3";
     int in[2], out[2];
@@ -289,7 +371,7 @@ static bool python_start(struct python *py, const char *kind) {
     if (py->pid == 0) {
         dup2(in[0], 0);
         dup2(out[1], 1);
-        execlp(python, python, "-c", python_script, kind, (char *)NULL);
+        execlp(python, python, "-c", script, kind, (char *)NULL);
         _exit(127);
     }
     close(in[0]);
@@ -314,17 +396,25 @@ static double python_round(void *arg, long calls) {
     return ns;
 }
 
+static void python_row_with(const char *what, const char *baseline, const char *script,
+                            const char *kind, op_fn bare);
+
 static void python_row(const char *what, const char *kind) {
-    const char *baseline = "socket(SOCK_CLOEXEC) + close, in C";
+    python_row_with(what, "socket(SOCK_CLOEXEC) + close, in C", python_script, kind,
+                    bare_open_close);
+}
+
+static void python_row_with(const char *what, const char *baseline, const char *script,
+                            const char *kind, op_fn bare) {
     struct python py = {0};
     double ns = -1;
-    if (python_start(&py, kind)) ns = python_round(&py, 200);
+    if (python_start_script(&py, script, kind)) ns = python_round(&py, 200);
     if (ns < 0) {
         python_stop(&py);
         printf("| %-26s | %-38s | not measured: no working python3 |\n", what, baseline);
         return;
     }
-    struct result r = compare(bare_open_close, python_round, &py, calls_per_round(ns));
+    struct result r = compare(bare, python_round, &py, calls_per_round(ns));
     python_stop(&py);
     if (r.min <= 0) {
         printf("| %-26s | %-38s | not measured: python3 stopped answering |\n", what, baseline);
@@ -415,6 +505,24 @@ int main(int argc, char **argv) {
         "<= 1.10");
     python_row("CPython socket.socket()", "socket");
     python_row("CPython _socket.socket()", "_socket");
+
+    /* Connecting and serving on loopback. */
+    struct sockaddr_in lo = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t lolen = sizeof lo;
+    net.listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (bind(net.listener, (struct sockaddr *)&lo, sizeof lo) < 0 || listen(net.listener, 128) < 0 ||
+        getsockname(net.listener, (struct sockaddr *)&lo, &lolen) < 0) {
+        printf("| loopback listener: %s |\n", strerror(errno));
+    } else {
+        snprintf(net.port, sizeof net.port, "%d", ntohs(lo.sin_port));
+        row("create_connection, numeric", "getaddrinfo+socket+connect (+accept)", bare_gai_connect,
+            csock_create_connection_op, "<= 1.05");
+        python_row_with("CPython create_connection", "getaddrinfo+socket+connect (+accept)",
+                        python_connect_script, "-", bare_gai_connect);
+        row("create_server, numeric", "socket+SO_REUSEADDR+bind+listen+close", bare_server,
+            csock_server_op, "<= 1.05");
+    }
+    close(net.listener);
 
     csock_close(&ctx.sock);
     return 0;

@@ -89,7 +89,11 @@ int main(void) {
     MEASURE("failure: csock_shutdown(how=99)", sink = csock_shutdown(&sock, 99));
     MEASURE("failure: csock_open(type=999), one socket(2)",
             sink = csock_open(&s, AF_INET, 999, 0));
-    MEASURE("csock_last_error", sink = csock_last_error()[0]);
+    MEASURE("csock_last_error, message written", sink = csock_last_error()[0]);
+    MEASURE("failure: csock_adopt(fd=-1) + csock_last_error", {
+        sink = csock_adopt(&s, -1, -1, -1, -1);
+        sink = csock_last_error()[0];
+    });
 
     /* Lookups. */
     MEASURE("csock_constant(\"AF_INET\")", csock_constant("AF_INET", &value));
@@ -100,6 +104,10 @@ int main(void) {
             csock_constant("VM_SOCKETS_INVALID_VERSION", &value));
     MEASURE("csock_constant64(\"CAN_EFF_FLAG\")", csock_constant64("CAN_EFF_FLAG", &value64));
     MEASURE("miss: csock_constant(\"AF_NOPE\")", sink = csock_constant("AF_NOPE", &value));
+    MEASURE("miss: csock_constant(\"AF_NOPE\") + csock_last_error", {
+        sink = csock_constant("AF_NOPE", &value);
+        sink = csock_last_error()[0];
+    });
     MEASURE("csock_family_name(AF_INET6)", sink = csock_family_name(AF_INET6)[0]);
     MEASURE("csock_type_name(SOCK_DGRAM)", sink = csock_type_name(SOCK_DGRAM)[0]);
 

@@ -143,8 +143,39 @@ static void test_open_refused(int answer, int want, const char *what) {
     ok(untouched(&s), "%s: out untouched", what);
     is_int(count_fds(), fds, "%s: no socket created", what);
     is_int(n_calls, 1, "%s: the later hook was not called", what);
-    ok(strstr(csock_last_error(), "audit hook") != NULL, "%s: the message names the hook", what);
+    char text[256];
+    snprintf(text, sizeof text,
+             "csock_open(family=1, type=1, proto=0): audit hook refused socket.__new__(fd=-1, "
+             "family=AF_UNIX, type=SOCK_STREAM, proto=0): %s: %s",
+             strerrorname_np(want), strerror(want));
+    is_str(csock_last_error(), text, "%s: the message names the hook and the values it saw", what);
     atomic_store(&first_hook_answer, 0);
+}
+
+/* The message shows what the hook saw, with names where known: the flags csock_open passes on,
+   the values adoption detected (not the -1 it was given), numbers where there is no name. */
+static void test_refusal_messages(void) {
+    csock_socket s = SENTINEL;
+    char want[256];
+    atomic_store(&first_hook_answer, -EACCES);
+    csock_open(&s, AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ok(strstr(csock_last_error(), "socket.__new__(fd=-1, family=AF_INET6, "
+                                  "type=SOCK_DGRAM|SOCK_NONBLOCK|SOCK_CLOEXEC, proto=0): "
+                                  "EACCES") != NULL,
+       "open refused: the hook's type with its flag bits (%s)", csock_last_error());
+    csock_open(&s, 12345, 77, 3);
+    ok(strstr(csock_last_error(), "socket.__new__(fd=-1, family=12345, type=77, proto=3)") != NULL,
+       "open refused: numbers where there is no name (%s)", csock_last_error());
+    atomic_store(&first_hook_answer, 0);
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    atomic_store(&first_hook_answer, -EACCES);
+    csock_adopt(&s, fd, -1, -1, -1);
+    atomic_store(&first_hook_answer, 0);
+    snprintf(want, sizeof want,
+             "csock_adopt(fd=%d): audit hook refused socket.__new__(fd=%d, family=AF_INET6, "
+             "type=SOCK_STREAM, proto=6): EACCES: Permission denied", fd, fd);
+    is_str(csock_last_error(), want, "adopt refused: the detected values, not -1");
+    close(fd);
 }
 
 static void test_adopt_refused(void) {
@@ -301,6 +332,7 @@ int main(void) {
     test_open_refused(1, EPERM, "refused with 1");
     test_open_refused(42, EPERM, "refused with 42");
     test_adopt_refused();
+    test_refusal_messages();
     test_threads();
     return done_testing();
 }

@@ -143,7 +143,7 @@ static void test_success_keeps_message(void) {
 }
 
 static void test_version(void) {
-    is_str(csock_version(), "0.1.0", "csock_version() is 0.1.0");
+    is_str(csock_version(), "0.2.0", "csock_version() is 0.2.0");
     char numbers[32];
     snprintf(numbers, sizeof numbers, "%d.%d.%d", CSOCK_VERSION_MAJOR, CSOCK_VERSION_MINOR,
              CSOCK_VERSION_PATCH);

@@ -4,7 +4,11 @@
  *   1. csock_open: defaults, SOCK_NONBLOCK / SOCK_CLOEXEC, and what is recorded vs. the kernel
  *   2. csock_adopt: wrapping descriptors made elsewhere, detected or overridden, and a failure
  *   3. inheritance: a child started with fork+exec sees only the socket made inheritable
- *   4. audit hooks: every creation logged, one refused
+ *   4. passing descriptors: a socket handed over a unix socket by a child, received and adopted
+ *   5. serving and connecting: a dual-stack server, a connection to "localhost" with its attempt
+ *      report, and a Happy Eyeballs race won by the fast address (in a mount namespace of a
+ *      child's own, when run as root)
+ *   6. audit hooks: every creation logged, one refused
  *
  * Build and run with `make demo`. Exits 0 when everything behaves as documented, 1 otherwise.
  */
@@ -21,13 +25,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int checks, failures;
@@ -248,7 +257,225 @@ static void demo_inherit(const char *argv0) {
     for (int i = 0; i < N; i++) csock_close(&socks[i]);
 }
 
-/* ---- 4. Audit hooks -------------------------------------------------------------------------- */
+/* ---- 4. Passing descriptors ----------------------------------------------------------------- */
+
+static void demo_fdpass(void) {
+    csock_socket chan[2], got = {.fd = -1};
+    printf("\n4. csock_send_fds / csock_recv_fds: a socket handed over a unix socket, adopted\n\n");
+    need(csock_socketpair(chan, AF_UNIX, SOCK_STREAM, 0), "csock_socketpair");
+    fflush(stdout);
+    pid_t pid = fork();
+    need(pid < 0 ? -errno : 0, "fork");
+    if (pid == 0) {
+        /* The child makes a UDP socket on loopback and hands it to the parent with one byte. */
+        csock_socket udp;
+        struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        char tag = 'U';
+        struct iovec iov = {&tag, 1};
+        int ok = csock_open(&udp, AF_INET, SOCK_DGRAM, CSOCK_DEFAULT) == 0 &&
+                 bind(udp.fd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+                 csock_send_fds(&chan[0], &iov, 1, &udp.fd, 1, 0, NULL, 0) == 1;
+        _exit(ok ? 0 : 1);
+    }
+    csock_close(&chan[0]);
+    char tag = 0;
+    int fd = -1, msg_flags = -1, status = 0;
+    size_t nfds = 0;
+    int rc = csock_recv_fds(&chan[1], &tag, 1, &fd, 1, &nfds, 0, &msg_flags, NULL, NULL);
+    need(rc, "csock_recv_fds");
+    need(waitpid(pid, &status, 0) < 0 ? -errno : 0, "waitpid");
+    printf("  child (pid %d): csock_open(AF_INET, SOCK_DGRAM), bind 127.0.0.1, csock_send_fds(\"U\", fd)\n",
+           (int)pid);
+    printf("  parent: csock_recv_fds = %d ('%c'), *nfds = %zu, fd %d, MSG_CTRUNC %s\n", rc, tag,
+           nfds, fd, msg_flags & MSG_CTRUNC ? "set" : "not set");
+    check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child sent its socket");
+    check(rc == 1 && nfds == 1 && !(msg_flags & MSG_CTRUNC), "one byte and one descriptor");
+    csock_info info;
+    need(csock_inspect(fd, &info), "csock_inspect");
+    printf("  csock_inspect(fd %d): family %s, type %s, proto %d, close-on-exec %s\n", fd,
+           csock_family_name(info.family), csock_type_name(info.type), info.proto,
+           info.flags & CSOCK_INFO_CLOEXEC ? "yes" : "no");
+    check(info.flags & CSOCK_INFO_CLOEXEC, "a received descriptor is close-on-exec from the start");
+    need(csock_adopt(&got, fd, CSOCK_DEFAULT, CSOCK_DEFAULT, CSOCK_DEFAULT), "csock_adopt");
+    print_repr("adopted:", &got);
+    check(got.family == AF_INET && got.type == SOCK_DGRAM && got.proto == IPPROTO_UDP,
+          "adoption detects AF_INET, SOCK_DGRAM, IPPROTO_UDP");
+    check(csock_get_inheritable(&got) == 0, "and it stays non-inheritable");
+    printf("  (socket.recv_fds would have returned an inheritable descriptor: a fork+exec in\n"
+           "   another thread could leak it; csock_recv_fds asks the kernel for MSG_CMSG_CLOEXEC)\n");
+    csock_close(&got);
+    csock_close(&chan[1]);
+}
+
+/* ---- 5. Serving and connecting --------------------------------------------------------------- */
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static const char *step_name(int step) {
+    return step == CSOCK_STEP_SOCKET ? "socket" : step == CSOCK_STEP_BIND ? "bind" : "connect";
+}
+
+static void print_report(const csock_connect_opts *o) {
+    for (size_t i = 0; i < o->attempts_len && i < o->attempts_cap; i++) {
+        char addr[128];
+        const csock_attempt *a = &o->attempts[i];
+        csock_format_addr((const struct sockaddr *)&a->addr, a->addrlen, 0, addr, sizeof addr);
+        printf("    attempt %zu: %-22s reached %-7s -> %s\n", i + 1, addr, step_name(a->step),
+               a->error ? csock_strerror(a->error) : "connected");
+    }
+}
+
+/* A listener whose accept queue is full: a SYN to it is dropped, so connecting to it hangs. */
+static int full_listener(const struct sockaddr *addr, socklen_t len, int *filler) {
+    int l = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (addr->sa_family == AF_INET6) setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    if (bind(l, addr, len) < 0 || listen(l, 0) < 0 ||
+        getsockname(l, (struct sockaddr *)&bound, &blen) < 0)
+        return -1;
+    *filler = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(*filler, (struct sockaddr *)&bound, blen) < 0) return -1;
+    return l;
+}
+
+/* The race, in a child that gives itself a private /etc/hosts where race.test has two addresses:
+ * the resolver's first is made slow (a full accept queue), the second answers. */
+static int race_main(void) {
+    char path[] = "/tmp/csock-demo-hosts-XXXXXX";
+    int fd = mkstemp(path);
+    const char *hosts = "::1 race.test\n127.0.0.2 race.test\n";
+    bool ok = fd >= 0 && write(fd, hosts, strlen(hosts)) == (ssize_t)strlen(hosts);
+    if (fd >= 0) close(fd);
+    if (!ok || unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount(path, "/etc/hosts", NULL, MS_BIND, NULL) < 0) {
+        unlink(path);
+        printf("  (the race needs a mount namespace: %s; skipped)\n", strerror(errno));
+        return 0;
+    }
+    unlink(path);
+    /* Both addresses on one port: the first listener picks it. */
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
+    if (getaddrinfo("race.test", "0", &hints, &res) || !res || !res->ai_next) {
+        printf("  !! race.test does not resolve to two addresses\n");
+        return 1;
+    }
+    int filler, slow = full_listener(res->ai_addr, res->ai_addrlen, &filler);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    getsockname(slow, (struct sockaddr *)&ss, &len);
+    int port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    memcpy(&ss, res->ai_next->ai_addr, res->ai_next->ai_addrlen);
+    ((struct sockaddr_in *)&ss)->sin_port = htons(port);
+    int fast = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (slow < 0 || bind(fast, (struct sockaddr *)&ss, res->ai_next->ai_addrlen) < 0 ||
+        listen(fast, 16) < 0) {
+        printf("  !! the race's listeners: %s\n", strerror(errno));
+        return 1;
+    }
+    freeaddrinfo(res);
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+
+    csock_attempt tried[4];
+    csock_connect_opts o = {.size = sizeof o, .attempts = tried, .attempts_cap = 4};
+    csock_socket s;
+    printf("  race.test (private /etc/hosts: ::1 and 127.0.0.2), the first address made slow:\n");
+    printf("  one at a time, timeout 300 ms per attempt:\n");
+    double t0 = now_ms();
+    need(csock_create_connection(&s, "race.test", portstr, 300, &o), "create_connection");
+    double sequential = now_ms() - t0;
+    print_report(&o);
+    printf("    connected after %.0f ms\n", sequential);
+    csock_close(&s);
+    printf("  Happy Eyeballs, attempt_delay_ms = 50:\n");
+    o.attempt_delay_ms = 50;
+    t0 = now_ms();
+    need(csock_create_connection(&s, "race.test", portstr, 300, &o), "create_connection");
+    double raced = now_ms() - t0;
+    print_report(&o);
+    printf("    connected after %.0f ms: the fast address won, the slow attempt was closed\n",
+           raced);
+    check(o.attempts_len == 2 && tried[0].error == -ECANCELED && tried[1].error == 0,
+          "the race: the second address won, the first was cancelled");
+    check(raced < sequential && raced < 250, "the race is faster than one address at a time");
+    csock_close(&s);
+    close(filler);
+    close(slow);
+    close(fast);
+    return failures ? 1 : 0;
+}
+
+static void demo_serve(void) {
+    printf("\n5. serving and connecting\n\n");
+    csock_socket srv, c, conn;
+    int dual = csock_has_dualstack_ipv6();
+    printf("  csock_has_dualstack_ipv6() = %d\n", dual);
+    need(csock_create_server(&srv, NULL, "0", AF_INET6, CSOCK_DEFAULT, CSOCK_SERVER_DUALSTACK),
+         "csock_create_server");
+    int v6only = -1;
+    socklen_t len = sizeof v6only;
+    getsockopt(srv.fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len);
+    print_repr("dual-stack server:", &srv);
+    printf("  %-36s IPV6_V6ONLY=%d, backlog 128\n", "", v6only);
+    check(dual == 1 && v6only == 0, "a dual-stack server has IPV6_V6ONLY 0");
+
+    struct sockaddr_in6 where;
+    len = sizeof where;
+    getsockname(srv.fd, (struct sockaddr *)&where, &len);
+    char port[16];
+    snprintf(port, sizeof port, "%d", ntohs(where.sin6_port));
+    csock_attempt tried[4];
+    csock_connect_opts o = {.size = sizeof o, .attempts = tried, .attempts_cap = 4};
+    printf("\n  csock_create_connection(&c, \"localhost\", \"%s\", 1000, &opts):\n", port);
+    double t0 = now_ms();
+    need(csock_create_connection(&c, "localhost", port, 1000, &o), "csock_create_connection");
+    double took = now_ms() - t0;
+    print_report(&o);
+    print_repr("connected:", &c);
+    printf("  %-36s in %.2f ms, blocking=%d\n", "", took, csock_get_blocking(&c));
+    check(o.attempts_len >= 1 && tried[o.attempts_len - 1].error == 0,
+          "the report ends with the attempt that connected");
+    check(csock_get_blocking(&c) == 1, "a connection made with a timeout is blocking again");
+    need(csock_accept(&srv, &conn, NULL, NULL, 0), "csock_accept");
+    print_repr("accepted by the server:", &conn);
+    csock_close(&conn);
+    csock_close(&c);
+
+    printf("\n  a connection that fails names every address it tried:\n");
+    csock_close(&srv); /* nobody listens on the port now */
+    int rc = csock_create_connection(&c, NULL, port, 1000, &o);
+    print_report(&o);
+    printf("    -> %d (%s)\n    -> csock_last_error() = \"%s\"\n", rc, csock_strerror(rc),
+           csock_last_error());
+    check(rc == -ECONNREFUSED, "every address refused: the last error is returned");
+    rc = csock_create_connection(&c, "localhost", "no-such-service", -1, NULL);
+    printf("  a resolver failure has a code of its own: %d, csock_gai_error() = %d (%s)\n", rc,
+           csock_gai_error(rc), csock_strerror(rc));
+    check(csock_gai_error(rc) == EAI_SERVICE, "a bad service name is EAI_SERVICE");
+
+    printf("\n  Happy Eyeballs:\n");
+    if (geteuid() != 0) {
+        printf("  (the race needs root for a private /etc/hosts; skipped)\n");
+        return;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int rc = race_main();
+        fflush(stdout);
+        _exit(rc);
+    }
+    int status = 1;
+    waitpid(pid, &status, 0);
+    check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the race child passed its checks");
+}
+
+/* ---- 6. Audit hooks -------------------------------------------------------------------------- */
 
 /* Logs every creation, and refuses AF_INET6 datagram sockets with -EACCES. */
 static int audit_hook(const char *event, int fd, int family, int type, int proto, void *userdata) {
@@ -264,7 +491,7 @@ static int audit_hook(const char *event, int fd, int family, int type, int proto
 static void demo_audit(void) {
     static int events;
     csock_socket a, pair[2], adopted, refused = {.fd = -7};
-    printf("\n4. audit hooks: every \"socket.__new__\" is seen, one creation is refused\n\n");
+    printf("\n6. audit hooks: every \"socket.__new__\" is seen, one creation is refused\n\n");
     need(csock_audit_add(audit_hook, &events), "csock_audit_add");
 
     printf("  csock_open(&a, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, CSOCK_DEFAULT):\n");
@@ -295,6 +522,8 @@ int main(int argc, char **argv) {
     demo_open();
     demo_adopt();
     demo_inherit(argv[0]);
+    demo_fdpass();
+    demo_serve();
     demo_audit(); /* last, so the hook sees only this section's creations */
 
     if (failures) {

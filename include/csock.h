@@ -40,14 +40,14 @@
 /** csock's major version, as in csock_version(). */
 #define CSOCK_VERSION_MAJOR 0
 /** csock's minor version, as in csock_version(). */
-#define CSOCK_VERSION_MINOR 1
+#define CSOCK_VERSION_MINOR 2
 /** csock's patch version, as in csock_version(). */
 #define CSOCK_VERSION_PATCH 0
 /**
  * csock's version as one number, MAJOR * 10000 + MINOR * 100 + PATCH, for `#if` and for
  * comparing with csock_version_number() at run time.
  */
-#define CSOCK_VERSION_NUMBER 100
+#define CSOCK_VERSION_NUMBER 200
 
 /**
  * Initialises a csock_socket as closed: fd and every field -1, so that a cleanup path's
@@ -59,6 +59,37 @@
  */
 #define CSOCK_SOCKET_INIT { -1, -1, -1, -1 }
 
+
+/**
+ * `csock_attempt.step`: the attempt failed creating its socket (or a hook refused it).
+ */
+#define CSOCK_STEP_SOCKET 1
+
+/**
+ * `csock_attempt.step`: the attempt failed binding to the source address.
+ */
+#define CSOCK_STEP_BIND 2
+
+/**
+ * `csock_attempt.step`: the attempt reached connect (it connected, or connect failed).
+ */
+#define CSOCK_STEP_CONNECT 3
+
+/**
+ * The base of the resolver codes: above every errno the kernel can return.
+ */
+#define CSOCK_EAI_BASE 4096
+
+/**
+ * `csock_create_server()` flag: set `SO_REUSEPORT` (`AF_INET` and `AF_INET6` only).
+ */
+#define CSOCK_SERVER_REUSE_PORT 1
+
+/**
+ * `csock_create_server()` flag: an `AF_INET6` listener that also accepts IPv4
+ * (`IPV6_V6ONLY` = 0).
+ */
+#define CSOCK_SERVER_DUALSTACK 2
 
 /**
  * `-1`: as a family, type or protocol, "the default" when creating and "detect it" when adopting.
@@ -152,6 +183,73 @@ typedef int (*csock_audit_hook)(const char *event,
                                 void *userdata);
 
 /**
+ * One address `csock_create_connection()` tried, in its attempt report.
+ */
+typedef struct csock_attempt {
+    /**
+     * The address tried, as getaddrinfo returned it (a whole zeroed storage).
+     */
+    struct sockaddr_storage addr;
+    /**
+     * The address's length.
+     */
+    socklen_t addrlen;
+    /**
+     * `CSOCK_STEP_*`: the step the attempt reached.
+     */
+    int step;
+    /**
+     * 0 for the attempt that connected, else its error code (-errno or a resolver code);
+     * -ECANCELED for an attempt closed because another one connected first.
+     */
+    int error;
+} csock_attempt;
+
+/**
+ * The options of `csock_create_connection()`. Set `size` to `sizeof(csock_connect_opts)`; a
+ * zeroed struct with `size` set behaves as NULL.
+ */
+typedef struct csock_connect_opts {
+    /**
+     * `sizeof(csock_connect_opts)`: later versions may add fields.
+     */
+    size_t size;
+    /**
+     * Bind each attempt to this address first; NULL: no bind (unless `source_port` is given).
+     */
+    const char *source_host;
+    /**
+     * The source port; NULL means "0" (any port, with `IP_BIND_ADDRESS_NO_PORT`).
+     */
+    const char *source_port;
+    /**
+     * One deadline for all attempts together, after resolution, in ms; 0: none.
+     */
+    int total_timeout_ms;
+    /**
+     * Above 0: Happy Eyeballs (RFC 8305) with this delay between attempts (at least 10 ms);
+     * 0: one address at a time.
+     */
+    int attempt_delay_ms;
+    /**
+     * `SOCK_NONBLOCK` (the result is non-blocking), `CSOCK_EINTR`.
+     */
+    int flags;
+    /**
+     * Where to report every address tried; NULL: no report.
+     */
+    struct csock_attempt *attempts;
+    /**
+     * Room in `attempts`.
+     */
+    size_t attempts_cap;
+    /**
+     * Written: how many addresses were tried (may exceed the cap).
+     */
+    size_t attempts_len;
+} csock_connect_opts;
+
+/**
  * What `csock_inspect()` reads from the kernel about a descriptor.
  */
 typedef struct csock_info {
@@ -225,6 +323,199 @@ int csock_listen_fds(struct csock_listen_fd *out, size_t cap, uint32_t flags);
 int csock_audit_add(csock_audit_hook hook, void *userdata);
 
 /**
+ * Connects a socket, like `sock.settimeout(t); sock.connect(addr)` in CPython, without changing
+ * the socket's mode for good.
+ *
+ * - `timeout_ms` negative (`CSOCK_DEFAULT`): `connect(2)` once; if it is interrupted by a signal,
+ *   or the descriptor is non-blocking and the connection goes on (`EINPROGRESS`), csock waits
+ *   for it and returns its outcome (`SO_ERROR`). A blocking socket that connects at once costs
+ *   one system call.
+ * - `0`: one non-blocking attempt: 0, -EINPROGRESS (the connection goes on in the background),
+ *   or the error.
+ * - Positive: a non-blocking attempt, a wait (`poll`) of at most `timeout_ms`, then `SO_ERROR`;
+ *   -ETIMEDOUT when the time runs out. A blocking descriptor is made non-blocking for the call
+ *   and blocking again before it returns, on every path.
+ *
+ * A signal never makes csock issue `connect` again: it resumes the wait with the time that is
+ * left, or, with `CSOCK_EINTR` in `flags`, returns -EINTR (the connection goes on).
+ *
+ * Returns 0 or -errno: -EINVAL for a NULL `sock` or `addr`, a `len` above
+ * `sizeof(struct sockaddr_storage)` or unknown flag bits, -EBADF for a closed socket (all
+ * without a system call), or the connection's error (-ECONNREFUSED, -ETIMEDOUT, ...).
+ *
+ * # Safety
+ * `sock` is NULL or valid; `addr` is NULL or readable for `len` bytes.
+ */
+int csock_connect(const struct csock_socket *sock,
+                  const struct sockaddr *addr,
+                  socklen_t len,
+                  int timeout_ms,
+                  int flags);
+
+/**
+ * Connects to a host and port, like Python's `socket.create_connection((host, port), timeout,
+ * source_address, all_errors=...)`.
+ *
+ * 1. Resolves once: `getaddrinfo(host, port, AF_UNSPEC, SOCK_STREAM)`, no `AI_ADDRCONFIG`.
+ *    `host` NULL means loopback (Python's `None`). `port` NULL, or a number above 65535, is
+ *    -EINVAL. A resolver failure returns its code (see `csock_gai_error()`) with no socket made.
+ * 2. Tries each address in the resolver's order: a socket made as `csock_open()` makes it
+ *    (audited `"socket.__new__"` with the address's family, `SOCK_STREAM` and protocol; a hook's
+ *    refusal ends the whole call with its error), bound to the source address for its family if
+ *    one is given, then connected with `timeout_ms` (as for `csock_connect()`, per attempt).
+ *    A failed attempt's socket is closed before the next starts.
+ * 3. On success `*out` records the address's family, `SOCK_STREAM` and the resolver's protocol
+ *    (6); the descriptor is close-on-exec and blocking (non-blocking with `SOCK_NONBLOCK` in
+ *    `opts->flags`).
+ * 4. When every attempt fails, the last attempt's error is returned, and the message of
+ *    `csock_last_error()` names every address tried and why it failed.
+ *
+ * `opts` may be NULL; see `csock_connect_opts` for the attempt report (`all_errors` for C: every
+ * address tried, in order, written on success and on failure: the only thing a failure writes),
+ * the source address, the total deadline and Happy Eyeballs (`attempt_delay_ms`: the addresses
+ * interleaved by family, a new attempt when the previous fails or after the delay, the first to
+ * connect wins, the others closed; all in the calling thread with one `poll`).
+ *
+ * Returns 0 and fills `*out` (which then owns the descriptor), or a negative code: -errno, or a
+ * resolver code. No descriptor is left behind on any path.
+ *
+ * ```c
+ * csock_attempt tried[4];
+ * csock_connect_opts opts = {.size = sizeof opts, .attempt_delay_ms = 250,
+ *                            .attempts = tried, .attempts_cap = 4};
+ * csock_socket s;
+ * if (csock_create_connection(&s, "localhost", "8080", 5000, &opts) < 0)
+ *     fprintf(stderr, "%s\n", csock_last_error());
+ * ```
+ *
+ * # Safety
+ * `out` is NULL or writable; `host` and `port` are NULL or NUL-terminated; `opts` is NULL or
+ * valid for `opts->size` bytes, its strings NULL or NUL-terminated, its `attempts` NULL or
+ * writable for `attempts_cap` entries.
+ */
+int csock_create_connection(struct csock_socket *out,
+                            const char *host,
+                            const char *port,
+                            int timeout_ms,
+                            struct csock_connect_opts *opts);
+
+/**
+ * The `EAI_*` value behind a resolver code: for a return code `rc` of
+ * `-(CSOCK_EAI_BASE - EAI_x)`, `EAI_x` (e.g. -4098 gives `EAI_NONAME`, -2); 0 for any other
+ * `rc` (0, -errno, ...). Never fails.
+ */
+int csock_gai_error(int rc);
+
+/**
+ * A text for any csock return code: -errno (`"Connection refused"`), a resolver code (`"Name or
+ * service not known"`), or 0 (`"Success"`); glibc's texts in the C locale. A static string:
+ * thread-safe, never NULL, one fixed text (`"Unknown error"`) for an unknown code.
+ */
+const char *csock_strerror(int rc);
+
+/**
+ * Closes a bare descriptor, like Python's `socket.close(fd)`: `close(2)` once, never retried on
+ * `EINTR`, `ECONNRESET` ignored. For descriptors csock handed out without a `csock_socket`
+ * (received ones, detached ones).
+ *
+ * Returns 0, or -errno: -EBADF for a negative descriptor (without a system call) or one that is
+ * not open, or close's error.
+ */
+int csock_close_fd(int fd);
+
+/**
+ * Sends data and descriptors over a unix socket, like `socket.send_fds(sock, buffers, fds,
+ * flags, address)`, done right.
+ *
+ * One `sendmsg(2)` of the `iovcnt` buffers in `iov` with the `nfds` descriptors of `fds` in one
+ * `SCM_RIGHTS` message (none when `nfds` is 0). `flags` are passed to the kernel (`MSG_DONTWAIT`,
+ * `MSG_EOR`, ...) with `MSG_NOSIGNAL` always added: a closed peer gives -EPIPE and never raises
+ * `SIGPIPE`. `addr` (`addrlen` bytes; NULL for none) is the destination of an unconnected
+ * datagram socket. An interrupted call (`EINTR`) is retried, unless `flags` holds `CSOCK_EINTR`:
+ * then it returns -EINTR. The descriptors stay the caller's: the receiver gets new ones for the
+ * same open files.
+ *
+ * Returns the number of bytes sent (an `int`: Linux caps one call at `MAX_RW_COUNT`), or
+ * -errno. Refused without a system call, with -EINVAL: a NULL `sock`; `iov` NULL with `iovcnt`
+ * not 0; `fds` NULL with `nfds` not 0; `nfds` above 253 (`SCM_MAX_FD`); `addrlen` larger than a
+ * `struct sockaddr_storage`; and descriptors with no data byte on a stream socket, which the
+ * kernel would drop silently (a datagram or seqpacket message without data carries them).
+ * A closed `sock` gives -EBADF; the kernel's errors as they are (-EAGAIN, -EPIPE, -EBADF for a
+ * bad descriptor in `fds`, ...).
+ *
+ * ```c
+ * char byte = '!';
+ * struct iovec iov = {&byte, 1};
+ * int fd = some_descriptor;
+ * int rc = csock_send_fds(&sock, &iov, 1, &fd, 1, 0, NULL, 0);   // 1
+ * ```
+ *
+ * # Safety
+ * `sock` is NULL or valid; `iov` is NULL or valid for `iovcnt` entries, each pointing to
+ * `iov_len` readable bytes; `fds` is NULL or valid for `nfds` ints; `addr` is NULL or valid for
+ * `addrlen` bytes.
+ */
+int csock_send_fds(const struct csock_socket *sock,
+                   const struct iovec *iov,
+                   size_t iovcnt,
+                   const int *fds,
+                   size_t nfds,
+                   int flags,
+                   const struct sockaddr *addr,
+                   socklen_t addrlen);
+
+/**
+ * Receives data and descriptors from a unix socket, like `socket.recv_fds(sock, bufsize,
+ * maxfds, flags)`, done right.
+ *
+ * One `recvmsg(2)` of at most `len` bytes into `buf`, with room for `maxfds` descriptors (any
+ * value up to `SIZE_MAX`; the kernel passes at most 253 per message). `flags` are passed to the
+ * kernel (`MSG_PEEK`, `MSG_DONTWAIT`, `MSG_WAITALL`, `MSG_TRUNC`, ...) with `MSG_CMSG_CLOEXEC`
+ * always added: every received descriptor is close-on-exec from the call that creates it
+ * (CPython's are inheritable). An interrupted call (`EINTR`) is retried, unless `flags` holds
+ * `CSOCK_EINTR`: then it returns -EINTR.
+ *
+ * On success: `fds[0 .. *nfds]` are the descriptors that arrived, in the order sent, now the
+ * caller's to close (entries past `*nfds` are untouched); `*msg_flags` (if not NULL) is the
+ * message's flags, with `MSG_CTRUNC` when descriptors were cut off because `maxfds` was too
+ * small (also for `maxfds` 0). At most `maxfds` descriptors are ever left open: extra ones the
+ * kernel installed are closed again. Descriptors of other control messages (an `SCM_PIDFD` of
+ * `SO_PASSPIDFD`) are closed. `*addr` (if not NULL) is overwritten whole with the sender's
+ * address in a zeroed `struct sockaddr_storage`, and `*addrlen` (if not NULL) receives its
+ * length.
+ *
+ * Returns the number of bytes received (an `int`; 0 at end of stream, or for an empty
+ * datagram; the datagram's real length with `MSG_TRUNC`), or -errno: -EINVAL for a NULL `sock`
+ * or `nfds`, `buf` NULL with `len` not 0, or `fds` NULL with `maxfds` not 0 (all without a
+ * system call); -EBADF for a closed socket; -EAGAIN, -EINTR or the kernel's error. On failure
+ * nothing is written and no descriptor is left open.
+ *
+ * ```c
+ * char byte;
+ * int fds[4];
+ * size_t n;
+ * int flags;
+ * int rc = csock_recv_fds(&sock, &byte, 1, fds, 4, &n, 0, &flags, NULL, NULL);
+ * // rc 1, n descriptors in fds, flags & MSG_CTRUNC if more than 4 were sent
+ * ```
+ *
+ * # Safety
+ * `sock` and `nfds` are NULL or valid; `buf` is NULL or writable for `len` bytes; `fds` is NULL
+ * or writable for `maxfds` ints (at least for as many as arrive); `msg_flags`, `addr` and
+ * `addrlen` are NULL or writable.
+ */
+int csock_recv_fds(const struct csock_socket *sock,
+                   void *buf,
+                   size_t len,
+                   int *fds,
+                   size_t maxfds,
+                   size_t *nfds,
+                   int flags,
+                   int *msg_flags,
+                   struct sockaddr_storage *addr,
+                   socklen_t *addrlen);
+
+/**
  * The name of an address family, as Python's `socket.AddressFamily` spells it: `"AF_INET"`,
  * `"AF_NETLINK"` (for 16, also known as `AF_ROUTE`). Returns NULL for an unknown family. The
  * string is static.
@@ -280,6 +571,50 @@ int csock_constant(const char *name, int *value);
  * `name` is NULL or a NUL-terminated string; `value` is NULL or writable.
  */
 int csock_constant64(const char *name, int64_t *value);
+
+/**
+ * Opens a listening server, like Python's `socket.create_server((host, port), family=...,
+ * backlog=..., reuse_port=..., dualstack_ipv6=...)`.
+ *
+ * - `family`: `CSOCK_DEFAULT` (`AF_INET`), `AF_INET6` or `AF_UNIX` (-EAFNOSUPPORT otherwise).
+ * - `host`: for `AF_INET`/`AF_INET6`, NULL or `""` is the wildcard address, a numeric address is
+ *   used as it is, a name is resolved (`getaddrinfo(host, port, family, SOCK_STREAM,
+ *   AI_PASSIVE)`, first result). `port`: 0-65535 or a service name; NULL means 0 (any free
+ *   port); above 65535 is -EINVAL. For `AF_UNIX`, `host` is the path (`"@name"`: the abstract
+ *   name `"\0name"`) and `port` must be NULL (-EINVAL).
+ * - One socket, made as `csock_open()` makes it (`SOCK_STREAM`, 0, audited), then
+ *   `SO_REUSEADDR` = 1 (a failure is ignored, as CPython), `SO_REUSEPORT` = 1 with
+ *   `CSOCK_SERVER_REUSE_PORT` (`AF_INET`/`AF_INET6` only), for `AF_INET6` `IPV6_V6ONLY` = 0
+ *   with `CSOCK_SERVER_DUALSTACK` (else 1), `bind`, `listen(backlog)`.
+ * - `backlog`: `CSOCK_DEFAULT` gives 128, any other negative value 0.
+ * - `flags`: `CSOCK_SERVER_REUSE_PORT`, `CSOCK_SERVER_DUALSTACK`, `SOCK_NONBLOCK` (a
+ *   non-blocking listener); other bits -EINVAL. `CSOCK_SERVER_DUALSTACK` needs `AF_INET6`
+ *   (-EINVAL, no system call); without dual-stack support it is -EAFNOSUPPORT.
+ *
+ * Returns 0 and fills `*out` (family, `SOCK_STREAM`, 0), or a negative code (-errno, or a
+ * resolver code) with `*out` untouched and nothing left open. A bind failure returns the
+ * kernel's error, and the message ends as CPython's does:
+ * `(while attempting to bind on address 127.0.0.1:8080)`.
+ *
+ * # Safety
+ * `out` is NULL or writable; `host` and `port` are NULL or NUL-terminated.
+ */
+int csock_create_server(struct csock_socket *out,
+                        const char *host,
+                        const char *port,
+                        int family,
+                        int backlog,
+                        uint32_t flags);
+
+/**
+ * Whether an `AF_INET6` socket can also accept IPv4, like Python's
+ * `socket.has_dualstack_ipv6()`: a probe socket, `IPV6_V6ONLY` = 0, close (three system
+ * calls, nothing left open).
+ *
+ * Returns 1 or 0, or -errno when the probe could not be made for want of descriptors or memory
+ * (-EMFILE, -ENFILE, -ENOBUFS, -ENOMEM), which CPython would report as "no".
+ */
+int csock_has_dualstack_ipv6(void);
 
 /**
  * Creates a socket, like Python's `socket.socket(family, type, proto)`.
@@ -586,11 +921,18 @@ int csock_repr(const struct csock_socket *sock, char *buf, size_t size);
  * `csock_adopt(fd=7): getsockopt(SO_TYPE): ENOTSOCK: Socket operation on non-socket`. Like
  * `dlerror()`, it is thread-local and valid until the next csock call on this thread; successful
  * calls leave it alone. The returned code is the source of truth; the message is for people.
+ *
+ * Cost: a failing call only records what failed (a couple of hundred instructions, no
+ * allocation); the text is written by the first `csock_last_error()` after it, and later calls
+ * return it as it is. The first failure of a thread maps that thread's message page (one
+ * `mmap(2)`, unmapped when the thread exits), whether the library was linked or `dlopen`'ed.
+ * Called from a signal handler that interrupted another csock call on the same thread, it may
+ * return `""`.
  */
 const char *csock_last_error(void);
 
 /**
- * csock's version, `"0.1.0"`; the same numbers as `CSOCK_VERSION_MAJOR`, `_MINOR`, `_PATCH`.
+ * csock's version, `"0.2.0"`; the same numbers as `CSOCK_VERSION_MAJOR`, `_MINOR`, `_PATCH`.
  * The string is static.
  */
 const char *csock_version(void);

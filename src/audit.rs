@@ -93,20 +93,20 @@ pub fn check(event: &Event) -> Result<()> {
     while let Some(node) = link.get() {
         match node.hook.call(event) {
             0 => {}
-            refusal => return Err(refused(refusal)),
+            refusal => return Err(Error::refused(refused_errno(refusal), event)),
         }
         link = &node.next;
     }
     Ok(())
 }
 
-fn refused(value: c_int) -> Error {
-    let errno = if value < 0 && value != c_int::MIN {
+/// The errno of a refusal: `-value` for a negative value, `EPERM` otherwise.
+fn refused_errno(value: c_int) -> c_int {
+    if value < 0 && value != c_int::MIN {
         -value
     } else {
         libc::EPERM
-    };
-    Error::new(errno, "audit hook refused socket.__new__")
+    }
 }
 
 #[cfg(test)]
@@ -115,9 +115,9 @@ mod tests {
 
     #[test]
     fn refusal_values_map_to_errno() {
-        assert_eq!(refused(-libc::EACCES).errno.0, libc::EACCES);
-        assert_eq!(refused(1).errno.0, libc::EPERM);
-        assert_eq!(refused(c_int::MIN).errno.0, libc::EPERM);
+        assert_eq!(refused_errno(-libc::EACCES), libc::EACCES);
+        assert_eq!(refused_errno(1), libc::EPERM);
+        assert_eq!(refused_errno(c_int::MIN), libc::EPERM);
     }
 
     // Hooks are process-wide and cannot be removed, so one test exercises the list: order,

@@ -209,6 +209,14 @@ pub fn open(family: c_int, ty: c_int, proto: c_int) -> Result<csock_socket> {
     Ok(into_socket(fd, family, ty, proto))
 }
 
+/// One atomic close-on-exec `socket(2)` call, as [`open`] makes it, without defaults or audit:
+/// for the calls that audit with values of their own (`csock_create_connection`,
+/// `csock_create_server`).
+pub fn socket_cloexec(family: c_int, ty: c_int, proto: c_int) -> Result<Fd> {
+    let nonblock = TypeFlags::of(ty).contains(TypeFlags::NONBLOCK);
+    create_cloexec(&SUPPORT, nonblock, &mut SocketCall { family, ty, proto })
+}
+
 /// `socket.socketpair(family, type, proto)`: defaults `AF_UNIX`, `SOCK_STREAM`, `0`; both ends
 /// close-on-exec atomically and audited once each, with the type as given (flag bits included),
 /// as `csock_open` and CPython's `socketpair` do. A refused end closes both.

@@ -31,6 +31,18 @@ pub fn close(sock: &mut csock_socket) -> Result<()> {
     }
 }
 
+/// `socket.close(fd)`: `close(2)` once, never retried, `ECONNRESET` ignored; a negative
+/// descriptor is `EBADF` without a system call.
+pub fn close_fd(fd: RawFd) -> Result<()> {
+    if fd < 0 {
+        return Err(Error::new(libc::EBADF, "negative file descriptor"));
+    }
+    match sys::close(fd) {
+        Err(sys::Errno(libc::ECONNRESET)) => Ok(()),
+        other => other.map_err(Error::at("close")),
+    }
+}
+
 /// `socket.detach()`: hands the descriptor back without closing it.
 pub fn detach(sock: &mut csock_socket) -> Result<c_int> {
     let fd = live(sock)?;

@@ -102,6 +102,25 @@ pub fn wait_for(
     }
 }
 
+/// Waits until one of `fds` has an event or `deadline` passes: how many have events, `0` when
+/// the time ran out (not an error: the caller's deadline may be a timer of its own). `EINTR`
+/// resumes the wait with the time left, or is returned.
+pub fn poll_until(fds: &mut [libc::pollfd], deadline: Deadline, signals: Signals) -> Result<c_int> {
+    loop {
+        match sys::poll(fds, deadline.remaining()) {
+            Err(Errno(libc::EINTR)) if signals == Signals::Resume => continue,
+            other => return other.map_err(Error::at("poll")),
+        }
+    }
+}
+
+impl Deadline {
+    /// Whether the deadline has passed.
+    pub fn passed(self) -> bool {
+        self.remaining() == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +152,36 @@ mod tests {
             .call("x", || answers.next().unwrap())
             .unwrap_err();
         assert_eq!(err, Error::new(libc::EINTR, "x"));
+    }
+
+    #[test]
+    fn poll_until_reports_the_ready_and_the_timeout() {
+        let [a, b] = crate::create::socketpair(-1, -1, -1).unwrap();
+        let mut fds = [
+            libc::pollfd {
+                fd: a.fd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: b.fd,
+                events: libc::POLLOUT,
+                revents: 0,
+            },
+        ];
+        assert_eq!(
+            poll_until(&mut fds, Deadline::Never, Signals::Resume),
+            Ok(1)
+        );
+        assert_eq!((fds[0].revents, fds[1].revents), (0, libc::POLLOUT));
+        fds[1].events = libc::POLLIN;
+        assert_eq!(
+            poll_until(&mut fds, Deadline::after(0), Signals::Resume),
+            Ok(0)
+        );
+        assert!(Deadline::after(0).passed() && !Deadline::Never.passed());
+        sys::close(a.fd).unwrap();
+        sys::close(b.fd).unwrap();
     }
 
     #[test]

@@ -23,7 +23,7 @@ import os
 import threading
 
 #: The version of csock this binding mirrors (the package's version too).
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "DEFAULT", "INFO_NONBLOCK", "INFO_CLOEXEC", "INFO_LISTENING", "LISTEN_UNSET_ENV",
@@ -32,6 +32,10 @@ __all__ = [
     "adopt", "fromfd", "socketpair", "inspect", "listen_fds", "audit_add", "format_addr",
     "family_name", "type_name", "constant", "constant64", "last_error", "version",
     "version_number",
+    "EINTR_FLAG", "iovec", "send_fds", "recv_fds", "recv_fds_into",
+    "EAI_BASE", "STEP_SOCKET", "STEP_BIND", "STEP_CONNECT", "SERVER_REUSE_PORT",
+    "SERVER_DUALSTACK", "csock_attempt", "csock_connect_opts", "Attempt", "create_connection",
+    "create_server", "has_dualstack_ipv6", "gai_error", "strerror", "close_fd",
 ]
 
 #: ``CSOCK_DEFAULT``: "the default" when creating, "detect it" when adopting.
@@ -44,6 +48,15 @@ INFO_CLOEXEC = 0x2
 INFO_LISTENING = 0x4
 #: ``CSOCK_LISTEN_UNSET_ENV``: remove the ``LISTEN_*`` variables whatever the outcome.
 LISTEN_UNSET_ENV = 0x1
+#: ``CSOCK_EINTR``: in the flags of a call that waits, a signal makes it fail with ``EINTR``
+#: instead of resuming it.
+EINTR_FLAG = -0x7fffffff - 1
+#: ``CSOCK_EAI_BASE``: a resolver failure ``EAI_x`` returns ``-(EAI_BASE - EAI_x)``.
+EAI_BASE = 4096
+#: ``CSOCK_STEP_*``: the step an attempt of ``create_connection`` reached.
+STEP_SOCKET, STEP_BIND, STEP_CONNECT = 1, 2, 3
+#: ``CSOCK_SERVER_REUSE_PORT``, ``CSOCK_SERVER_DUALSTACK``: flags of ``create_server``.
+SERVER_REUSE_PORT, SERVER_DUALSTACK = 0x1, 0x2
 
 c_int = ctypes.c_int
 c_int_p = ctypes.POINTER(ctypes.c_int)
@@ -73,6 +86,29 @@ class sockaddr_storage(ctypes.Structure):
 
     _fields_ = [("ss_family", ctypes.c_ushort), ("_data", ctypes.c_char * 118),
                 ("_align", ctypes.c_ulong)]
+
+
+class iovec(ctypes.Structure):
+    """``struct iovec``: one buffer of a ``csock_send_fds`` call."""
+
+    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+
+
+class csock_attempt(ctypes.Structure):
+    """``struct csock_attempt``: one address ``csock_create_connection`` tried."""
+
+    _fields_ = [("addr", sockaddr_storage), ("addrlen", socklen_t), ("step", c_int),
+                ("error", c_int)]
+
+
+class csock_connect_opts(ctypes.Structure):
+    """``struct csock_connect_opts``: the options of ``csock_create_connection``."""
+
+    _fields_ = [("size", ctypes.c_size_t), ("source_host", ctypes.c_char_p),
+                ("source_port", ctypes.c_char_p), ("total_timeout_ms", c_int),
+                ("attempt_delay_ms", c_int), ("flags", c_int),
+                ("attempts", ctypes.POINTER(csock_attempt)), ("attempts_cap", ctypes.c_size_t),
+                ("attempts_len", ctypes.c_size_t)]
 
 
 #: ``csock_audit_hook``: ``int (*)(const char *event, int fd, int family, int type, int proto,
@@ -112,9 +148,23 @@ PROTOTYPES = {
     "csock_audit_add": (c_int, [csock_audit_hook, ctypes.c_void_p]),
     "csock_listen_fds": (c_int, [ctypes.POINTER(csock_listen_fd), ctypes.c_size_t,
                                  ctypes.c_uint32]),
+    "csock_send_fds": (c_int, [_socket_p, ctypes.POINTER(iovec), ctypes.c_size_t, c_int_p,
+                               ctypes.c_size_t, c_int, ctypes.c_void_p, socklen_t]),
+    "csock_recv_fds": (c_int, [_socket_p, ctypes.c_void_p, ctypes.c_size_t, c_int_p,
+                               ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t), c_int, c_int_p,
+                               _storage_p, _socklen_p]),
     "csock_last_error": (ctypes.c_char_p, []),
     "csock_version": (ctypes.c_char_p, []),
     "csock_version_number": (c_int, []),
+    "csock_connect": (c_int, [_socket_p, ctypes.c_void_p, socklen_t, c_int, c_int]),
+    "csock_create_connection": (c_int, [_socket_p, ctypes.c_char_p, ctypes.c_char_p, c_int,
+                                        ctypes.POINTER(csock_connect_opts)]),
+    "csock_create_server": (c_int, [_socket_p, ctypes.c_char_p, ctypes.c_char_p, c_int, c_int,
+                                    ctypes.c_uint32]),
+    "csock_has_dualstack_ipv6": (c_int, []),
+    "csock_gai_error": (c_int, [c_int]),
+    "csock_strerror": (ctypes.c_char_p, [c_int]),
+    "csock_close_fd": (c_int, [c_int]),
 }
 
 
@@ -177,6 +227,11 @@ class Library:
         thread-local and replaced by the next failure.
         """
         if rc < 0:
+            eai = self.csock_gai_error(rc)
+            if eai:
+                # A resolver code: socket.gaierror with the EAI_* value, as CPython raises it.
+                import socket
+                raise socket.gaierror(eai, self.last_error())
             raise OSError(-rc, self.last_error())
         return rc
 
@@ -310,6 +365,12 @@ class Socket:
     def getpeername(self):
         """``csock_getpeername``, as ``csock_format_addr`` text."""
         return self._address("csock_getpeername")
+
+    def connect(self, addr, timeout_ms=DEFAULT, flags=0):
+        """``csock_connect``: ``addr`` is the socket address as bytes (a ``struct sockaddr``)."""
+        raw = bytes(addr)
+        buf = ctypes.create_string_buffer(raw, len(raw)) if raw else None
+        self._call("csock_connect", buf, len(raw), timeout_ms, flags)
 
     def __repr__(self):
         """``csock_repr``."""
@@ -453,10 +514,179 @@ def last_error(*, lib=None):
 
 
 def version(*, lib=None):
-    """``csock_version``: ``"0.1.0"``."""
+    """``csock_version``: ``"0.2.0"``."""
     return _lib(lib).csock_version().decode()
 
 
 def version_number(*, lib=None):
-    """``csock_version_number``: ``MAJOR * 10000 + MINOR * 100 + PATCH`` (``100`` for 0.1.0)."""
+    """``csock_version_number``: ``MAJOR * 10000 + MINOR * 100 + PATCH`` (``200`` for 0.2.0)."""
     return _lib(lib).csock_version_number()
+
+
+# --- Passing descriptors -----------------------------------------------------------------------
+
+def _borrowed(sock):
+    """A ``csock_socket`` for ``sock``: a :class:`Socket`'s own struct, or for anything with a
+    ``fileno()`` (a ``socket.socket``) or a plain descriptor, a borrowed struct that is never
+    closed (family, type and proto read from the object when it has them)."""
+    if isinstance(sock, Socket):
+        return sock.struct
+    fd = sock if isinstance(sock, int) else sock.fileno()
+    family = int(getattr(sock, "family", DEFAULT))
+    type = int(getattr(sock, "type", DEFAULT))
+    proto = int(getattr(sock, "proto", DEFAULT))
+    return csock_socket(fd, family, type, proto)
+
+
+def _unix_address(address):
+    """A ``struct sockaddr_un`` for a path (``str`` or ``bytes``; a leading NUL byte names an
+    abstract socket), with CPython's length: the family and the path's bytes."""
+    path = os.fsencode(address)
+    if len(path) >= 108:
+        raise OSError(36, "AF_UNIX path too long")  # ENAMETOOLONG, as CPython says it
+    raw = bytes(ctypes.c_ushort(1)) + path  # sun_family AF_UNIX, native byte order
+    buf = ctypes.create_string_buffer(raw, 110)
+    return buf, 2 + len(path)
+
+
+def send_fds(sock, buffers, fds, flags=0, address=None, *, lib=None):
+    """``csock_send_fds``: ``socket.send_fds(sock, buffers, fds, flags, address)``, with
+    ``flags`` and ``address`` (a unix path) passed to the kernel. Returns the bytes sent."""
+    lib = _lib(lib)
+    bufs = [bytes(b) for b in buffers]
+    keep = [ctypes.create_string_buffer(b, len(b)) for b in bufs]
+    iov = (iovec * max(len(bufs), 1))()
+    for i, b in enumerate(keep):
+        iov[i].iov_base = ctypes.cast(b, ctypes.c_void_p)
+        iov[i].iov_len = len(bufs[i])
+    fd_array = (c_int * max(len(fds), 1))(*fds)
+    addr, addrlen = (None, 0) if address is None else _unix_address(address)
+    rc = lib.csock_send_fds(ctypes.byref(_borrowed(sock)), iov, len(bufs), fd_array, len(fds),
+                            flags, addr, addrlen)
+    return lib.check(rc)
+
+
+def _decode_address(storage, length, lib):
+    if length.value == 0:
+        return None
+    raw = ctypes.string_at(ctypes.addressof(storage), min(length.value, ctypes.sizeof(storage)))
+    if storage.ss_family == 1:  # AF_UNIX, as CPython's makesockaddr returns it
+        path = raw[2:]
+        if path[:1] == b"\0":
+            return path
+        return os.fsdecode(path.split(b"\0", 1)[0])
+    return format_addr(raw, 0, lib=lib)
+
+
+def recv_fds_into(sock, buffer, maxfds, flags=0, *, lib=None):
+    """``csock_recv_fds`` into a writable buffer: ``(nbytes, fds, msg_flags, address)``, where
+    ``nbytes`` is what the call returned (the datagram's real length with ``MSG_TRUNC``) and
+    every descriptor in ``fds`` is close-on-exec and the caller's to close."""
+    lib = _lib(lib)
+    size = len(buffer)
+    cbuf = (ctypes.c_char * size).from_buffer(buffer) if size else None
+    fd_array = (c_int * max(maxfds, 1))()
+    nfds = ctypes.c_size_t(0)
+    msg_flags = c_int(0)
+    storage = sockaddr_storage()
+    length = socklen_t(0)
+    rc = lib.csock_recv_fds(ctypes.byref(_borrowed(sock)), cbuf, size,
+                            fd_array if maxfds else None, maxfds, ctypes.byref(nfds), flags,
+                            ctypes.byref(msg_flags), ctypes.byref(storage), ctypes.byref(length))
+    n = lib.check(rc)
+    return n, list(fd_array[:nfds.value]), msg_flags.value, _decode_address(storage, length, lib)
+
+
+def recv_fds(sock, bufsize, maxfds, flags=0, *, lib=None):
+    """``csock_recv_fds``: ``socket.recv_fds(sock, bufsize, maxfds, flags)`` with ``flags``
+    passed to the kernel; returns ``(data, fds, msg_flags, address)`` as CPython does, every
+    descriptor close-on-exec."""
+    buffer = bytearray(bufsize)
+    n, fds, msg_flags, address = recv_fds_into(sock, buffer, maxfds, flags, lib=lib)
+    return bytes(buffer[:min(n, bufsize)]), fds, msg_flags, address
+
+class Attempt:
+    """One address ``create_connection`` tried: ``address`` (text), ``family``, ``step``
+    (``STEP_*``) and ``error`` (0, or the negative csock code)."""
+
+    def __init__(self, entry, lib):
+        raw = ctypes.string_at(ctypes.addressof(entry.addr), min(entry.addrlen, 128))
+        self.address = format_addr(raw, lib=lib)
+        self.family = entry.addr.ss_family
+        self.step = entry.step
+        self.error = entry.error
+
+    def __repr__(self):
+        return "Attempt(%r, step=%d, error=%d)" % (self.address, self.step, self.error)
+
+
+def _text(value):
+    if value is None:
+        return None
+    return str(value).encode()
+
+
+def create_connection(address, timeout_ms=DEFAULT, source_address=None, total_timeout_ms=0,
+                      attempt_delay_ms=0, flags=0, cap=16, *, lib=None):
+    """``csock_create_connection``: ``address`` is ``(host, port)`` (either may be ``None``;
+    ports may be ints). Returns ``(Socket, [Attempt, ...])``. On failure the raised
+    ``OSError`` (or ``socket.gaierror``) carries the report as its ``attempts`` attribute."""
+    lib = _lib(lib)
+    host, port = address
+    report = (csock_attempt * cap)()
+    opts = csock_connect_opts(size=ctypes.sizeof(csock_connect_opts),
+                              total_timeout_ms=total_timeout_ms,
+                              attempt_delay_ms=attempt_delay_ms, flags=flags,
+                              attempts=report, attempts_cap=cap)
+    if source_address is not None:
+        opts.source_host = _text(source_address[0])
+        opts.source_port = _text(source_address[1])
+    out = csock_socket(-1, 0, 0, 0)
+    rc = lib.csock_create_connection(ctypes.byref(out), _text(host), _text(port), timeout_ms,
+                                     ctypes.byref(opts))
+    attempts = [Attempt(report[i], lib) for i in range(min(opts.attempts_len, cap))]
+    try:
+        lib.check(rc)
+    except OSError as exc:
+        exc.attempts = attempts
+        raise
+    return Socket._wrap(out, lib), attempts
+
+
+def create_server(address, family=DEFAULT, backlog=None, reuse_port=False, dualstack_ipv6=False,
+                  flags=0, *, lib=None):
+    """``csock_create_server``: ``address`` is ``(host, port)`` for ``AF_INET``/``AF_INET6``, a
+    path (``"@name"`` for an abstract name) for ``AF_UNIX``. ``flags`` may add
+    ``SOCK_NONBLOCK``."""
+    lib = _lib(lib)
+    if isinstance(address, tuple):
+        host, port = address
+    else:
+        host, port = address, None
+    flags |= (SERVER_REUSE_PORT if reuse_port else 0) | (SERVER_DUALSTACK if dualstack_ipv6
+                                                          else 0)
+    out = csock_socket(-1, 0, 0, 0)
+    lib.check(lib.csock_create_server(ctypes.byref(out), _text(host), _text(port), family,
+                                      DEFAULT if backlog is None else backlog, flags))
+    return Socket._wrap(out, lib)
+
+
+def has_dualstack_ipv6(*, lib=None):
+    """``csock_has_dualstack_ipv6``: ``True`` or ``False`` (``OSError`` for ``EMFILE``...)."""
+    return bool(_lib(lib).check(_lib(lib).csock_has_dualstack_ipv6()))
+
+
+def gai_error(rc, *, lib=None):
+    """``csock_gai_error``: the ``EAI_*`` value behind a resolver code, 0 otherwise."""
+    return _lib(lib).csock_gai_error(rc)
+
+
+def strerror(rc, *, lib=None):
+    """``csock_strerror``: the text of any csock return code."""
+    return _lib(lib).csock_strerror(rc).decode()
+
+
+def close_fd(fd, *, lib=None):
+    """``csock_close_fd``: ``socket.close(fd)``."""
+    lib = _lib(lib)
+    lib.check(lib.csock_close_fd(fd))

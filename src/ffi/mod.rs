@@ -11,16 +11,22 @@ use crate::socket::csock_socket;
 
 mod activation;
 mod audit;
+mod connect;
+mod fdpass;
 /// cbindgen:ignore
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
 mod names;
+mod serve;
 mod socket;
 mod text;
 
 pub use activation::*;
 pub use audit::*;
+pub use connect::*;
+pub use fdpass::*;
 pub use names::*;
+pub use serve::*;
 pub use socket::*;
 pub use text::*;
 

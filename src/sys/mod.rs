@@ -70,6 +70,10 @@ pub fn zeroed_storage() -> sockaddr_storage {
     unsafe { mem::zeroed() }
 }
 
+/// An all-zero `sockaddr_storage`, for constants.
+// SAFETY: sockaddr_storage is plain data for which all-zero bytes are a valid value.
+pub const ZEROED_STORAGE: sockaddr_storage = unsafe { mem::zeroed() };
+
 const STORAGE_LEN: socklen_t = mem::size_of::<sockaddr_storage>() as socklen_t;
 
 /// `accept4(2)` into a whole zeroed `sockaddr_storage`; returns the length the kernel reported.
@@ -115,6 +119,18 @@ pub fn storage_bytes(storage: &sockaddr_storage, len: socklen_t) -> &[u8] {
     // SAFETY: `storage` is plain data, fully initialised (zeroed, then filled by the kernel),
     // and `len` is clamped to its size.
     unsafe { core::slice::from_raw_parts((storage as *const sockaddr_storage).cast::<u8>(), len) }
+}
+
+/// The bytes of a whole storage, for filling in an address.
+pub fn storage_bytes_mut(storage: &mut sockaddr_storage) -> &mut [u8] {
+    // SAFETY: `storage` is plain data, every byte pattern is valid, and the slice covers exactly
+    // the storage, borrowed mutably.
+    unsafe {
+        core::slice::from_raw_parts_mut(
+            (storage as *mut sockaddr_storage).cast::<u8>(),
+            mem::size_of::<sockaddr_storage>(),
+        )
+    }
 }
 
 /// `getsockopt(2)` for an `int` option.
@@ -236,4 +252,318 @@ pub fn unset_env(name: &CStr) {
     // environment is the process's, and the caller is responsible for not reading it from another
     // thread at the same time (the C library's own rule for unsetenv). `name` is NUL-terminated.
     unsafe { libc::unsetenv(name.as_ptr()) };
+}
+
+/// `connect(2)` to the first `len` bytes of `addr`.
+pub fn connect(fd: RawFd, addr: &sockaddr_storage, len: socklen_t) -> SysResult<()> {
+    let len = len.min(STORAGE_LEN);
+    // SAFETY: `addr` is a whole sockaddr_storage and `len` does not exceed it.
+    check(unsafe { libc::connect(fd, (addr as *const sockaddr_storage).cast(), len) }).map(drop)
+}
+
+/// `bind(2)` to the first `len` bytes of `addr`.
+pub fn bind(fd: RawFd, addr: &sockaddr_storage, len: socklen_t) -> SysResult<()> {
+    let len = len.min(STORAGE_LEN);
+    // SAFETY: `addr` is a whole sockaddr_storage and `len` does not exceed it.
+    check(unsafe { libc::bind(fd, (addr as *const sockaddr_storage).cast(), len) }).map(drop)
+}
+
+/// `listen(2)`.
+pub fn listen(fd: RawFd, backlog: c_int) -> SysResult<()> {
+    // SAFETY: plain integer arguments.
+    check(unsafe { libc::listen(fd, backlog) }).map(drop)
+}
+
+/// `setsockopt(2)` for an `int` option.
+pub fn setsockopt_int(fd: RawFd, level: c_int, name: c_int, value: c_int) -> SysResult<()> {
+    // SAFETY: `value` is a valid int and the length given is its size.
+    check(unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&raw const value).cast::<libc::c_void>(),
+            mem::size_of::<c_int>() as socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+/// `poll(2)` over several descriptors; returns how many have events (0 when the time ran out).
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: c_int) -> SysResult<c_int> {
+    let n = libc::nfds_t::try_from(fds.len()).map_err(|_| Errno(libc::EINVAL))?;
+    // SAFETY: `fds` is a valid array of `n` pollfd values.
+    check(unsafe { libc::poll(fds.as_mut_ptr(), n, timeout_ms) })
+}
+
+/// A failed `getaddrinfo(3)`: its `EAI_*` value, and `errno` for `EAI_SYSTEM`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GaiFailure {
+    /// The `EAI_*` value (negative, glibc's).
+    pub eai: c_int,
+    /// `errno` when `eai` is `EAI_SYSTEM`.
+    pub errno: Errno,
+}
+
+/// One address of a `getaddrinfo(3)` result, copied out of the list.
+#[derive(Clone, Copy)]
+pub struct AddrEntry {
+    /// `ai_family`.
+    pub family: c_int,
+    /// `ai_socktype`.
+    pub socktype: c_int,
+    /// `ai_protocol`.
+    pub protocol: c_int,
+    /// The address, in a whole zeroed storage.
+    pub storage: sockaddr_storage,
+    /// `ai_addrlen`, at most the storage's size.
+    pub len: socklen_t,
+}
+
+/// The list `getaddrinfo(3)` returned, freed with `freeaddrinfo(3)` when dropped.
+pub struct AddrInfo(*mut libc::addrinfo);
+
+/// `getaddrinfo(3)` with the given hints. `host` and `port` may be `None` (NULL).
+pub fn getaddrinfo(
+    host: Option<&CStr>,
+    port: Option<&CStr>,
+    family: c_int,
+    socktype: c_int,
+    flags: c_int,
+) -> Result<AddrInfo, GaiFailure> {
+    // SAFETY: addrinfo is plain data for which all-zero bytes are a valid value (NULL pointers).
+    let mut hints: libc::addrinfo = unsafe { mem::zeroed() };
+    hints.ai_family = family;
+    hints.ai_socktype = socktype;
+    hints.ai_flags = flags;
+    let mut list: *mut libc::addrinfo = core::ptr::null_mut();
+    let ptr = |s: Option<&CStr>| s.map_or(core::ptr::null(), CStr::as_ptr);
+    // SAFETY: the strings are NUL-terminated or NULL, `hints` is valid, `list` is valid for a
+    // write; on success the list is ours until freeaddrinfo.
+    let rc = unsafe { libc::getaddrinfo(ptr(host), ptr(port), &hints, &mut list) };
+    if rc != 0 {
+        let errno = if rc == libc::EAI_SYSTEM {
+            errno()
+        } else {
+            Errno(0)
+        };
+        return Err(GaiFailure { eai: rc, errno });
+    }
+    Ok(AddrInfo(list))
+}
+
+impl AddrInfo {
+    /// The addresses, in the resolver's order.
+    pub fn iter(&self) -> AddrIter<'_> {
+        AddrIter {
+            next: self.0,
+            _list: self,
+        }
+    }
+}
+
+impl Drop for AddrInfo {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: the list came from getaddrinfo and is freed once.
+            unsafe { libc::freeaddrinfo(self.0) };
+        }
+    }
+}
+
+/// Walks an [`AddrInfo`] list.
+pub struct AddrIter<'a> {
+    next: *const libc::addrinfo,
+    _list: &'a AddrInfo,
+}
+
+impl Iterator for AddrIter<'_> {
+    type Item = AddrEntry;
+    fn next(&mut self) -> Option<AddrEntry> {
+        // SAFETY: `next` is NULL or a node of the list, alive while `_list` is borrowed.
+        let node = unsafe { self.next.as_ref() }?;
+        self.next = node.ai_next;
+        let mut storage = zeroed_storage();
+        let len = node.ai_addrlen.min(STORAGE_LEN);
+        if !node.ai_addr.is_null() {
+            // SAFETY: `ai_addr` points to `ai_addrlen` bytes; at most the storage's size are
+            // copied into the storage.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    node.ai_addr.cast::<u8>(),
+                    (&raw mut storage).cast::<u8>(),
+                    len as usize,
+                );
+            }
+        }
+        Some(AddrEntry {
+            family: node.ai_family,
+            socktype: node.ai_socktype,
+            protocol: node.ai_protocol,
+            storage,
+            len: if node.ai_addr.is_null() { 0 } else { len },
+        })
+    }
+}
+
+/// The caller's `iovec` array for `sendmsg(2)`, handed to the kernel as it is.
+///
+/// Made only at the C boundary ([`IoVecs::new`]); the core moves it around without looking
+/// inside, except through [`IoVecs::has_data`].
+pub struct IoVecs {
+    ptr: *const libc::iovec,
+    len: usize,
+}
+
+/// `UIO_MAXIOV`: the kernel refuses more entries with `EMSGSIZE` before reading any.
+const UIO_MAXIOV: usize = 1024;
+
+impl IoVecs {
+    /// An empty array (no data bytes).
+    pub const EMPTY: IoVecs = IoVecs {
+        ptr: core::ptr::null(),
+        len: 0,
+    };
+
+    /// Wraps a caller's array.
+    ///
+    /// # Safety
+    /// `ptr` is valid for reads of `len` entries for as long as the value is used (`ptr` may be
+    /// NULL only when `len` is 0). The buffers the entries point to are the kernel's to check
+    /// (`EFAULT`).
+    pub unsafe fn new(ptr: *const libc::iovec, len: usize) -> Self {
+        IoVecs { ptr, len }
+    }
+
+    /// Whether any entry holds at least one byte. Reads the entries up to the first non-empty
+    /// one; an array longer than `UIO_MAXIOV`, which the kernel refuses unread, is not read and
+    /// counts as holding data.
+    pub fn has_data(&self) -> bool {
+        if self.len > UIO_MAXIOV {
+            return true;
+        }
+        // SAFETY: `ptr` is valid for `len` entries (see `new`); `len` is 0 when it is NULL, and
+        // at most UIO_MAXIOV, so the slice is small.
+        let entries = if self.len == 0 {
+            &[][..]
+        } else {
+            unsafe { core::slice::from_raw_parts(self.ptr, self.len) }
+        };
+        entries.iter().any(|e| e.iov_len != 0)
+    }
+}
+
+/// The caller's data buffer for `recvmsg(2)`, handed to the kernel as it is: `len` is an upper
+/// bound, and the kernel writes at most what arrived.
+pub struct RecvBuf {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl RecvBuf {
+    /// Wraps a caller's buffer.
+    ///
+    /// # Safety
+    /// `ptr` is valid for writes of what can arrive, up to `len` bytes, for as long as the value
+    /// is used (NULL only with `len` 0).
+    pub unsafe fn new(ptr: *mut libc::c_void, len: usize) -> Self {
+        RecvBuf { ptr, len }
+    }
+}
+
+/// A `msghdr` with every field zero (some C libraries have padding fields).
+fn zeroed_msghdr() -> libc::msghdr {
+    // SAFETY: msghdr is plain data (pointers, lengths, flags) for which all-zero is valid.
+    unsafe { mem::zeroed() }
+}
+
+/// `sendmsg(2)` of the caller's data with one control buffer (empty: none) and an optional
+/// destination address; returns the bytes sent.
+pub fn sendmsg(
+    fd: RawFd,
+    iov: &IoVecs,
+    control: &[u8],
+    addr: Option<(&sockaddr_storage, socklen_t)>,
+    flags: c_int,
+) -> SysResult<usize> {
+    let mut msg = zeroed_msghdr();
+    if let Some((storage, len)) = addr {
+        msg.msg_name = ptr_of(storage).cast_mut();
+        msg.msg_namelen = len.min(STORAGE_LEN);
+    }
+    msg.msg_iov = iov.ptr.cast_mut();
+    msg.msg_iovlen = iov.len as _;
+    if !control.is_empty() {
+        msg.msg_control = control.as_ptr().cast::<libc::c_void>().cast_mut();
+        msg.msg_controllen = control.len() as _;
+    }
+    // SAFETY: every pointer in `msg` is NULL or valid for its length: the caller's iovec array
+    // (see IoVecs::new), `control`, and the address storage; sendmsg only reads through them.
+    let n = unsafe { libc::sendmsg(fd, &msg, flags) };
+    if n < 0 { Err(errno()) } else { Ok(n as usize) }
+}
+
+fn ptr_of(storage: &sockaddr_storage) -> *const libc::c_void {
+    (storage as *const sockaddr_storage).cast::<libc::c_void>()
+}
+
+/// What one `recvmsg(2)` returned.
+pub struct Received {
+    /// The byte count (the datagram's real length with `MSG_TRUNC`).
+    pub len: usize,
+    /// The message's flags (`msg_flags`).
+    pub flags: c_int,
+    /// How many bytes of the control buffer the kernel used.
+    pub control_len: usize,
+    /// The sender's address, in a whole zeroed storage (all zero when not asked for).
+    pub addr: sockaddr_storage,
+    /// The address's length as the kernel reported it (0 when not asked for).
+    pub addr_len: socklen_t,
+}
+
+/// `recvmsg(2)` into the caller's buffer, with `control` as the control buffer (empty: none)
+/// and, when `want_addr`, a zeroed `sockaddr_storage` for the sender's address.
+pub fn recvmsg(
+    fd: RawFd,
+    buf: &RecvBuf,
+    control: &mut [u8],
+    want_addr: bool,
+    flags: c_int,
+) -> SysResult<Received> {
+    let mut storage = zeroed_storage();
+    let mut iov = libc::iovec {
+        iov_base: buf.ptr,
+        iov_len: buf.len,
+    };
+    let mut msg = zeroed_msghdr();
+    if want_addr {
+        msg.msg_name = (&raw mut storage).cast::<libc::c_void>();
+        msg.msg_namelen = STORAGE_LEN;
+    }
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if !control.is_empty() {
+        msg.msg_control = control.as_mut_ptr().cast::<libc::c_void>();
+        msg.msg_controllen = control.len() as _;
+    }
+    // SAFETY: every pointer in `msg` is NULL or valid for writes of its length: the caller's
+    // buffer (see RecvBuf::new), `control` and `storage`.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, flags) };
+    if n < 0 {
+        return Err(errno());
+    }
+    Ok(Received {
+        len: n as usize,
+        flags: msg.msg_flags,
+        #[allow(clippy::unnecessary_cast)] // size_t here, socklen_t in other C libraries
+        control_len: (msg.msg_controllen as usize).min(control.len()),
+        addr_len: if want_addr { msg.msg_namelen } else { 0 },
+        addr: storage,
+    })
+}
+
+/// Takes ownership of a descriptor that a control message (`SCM_RIGHTS`, `SCM_PIDFD`) says the
+/// kernel installed in this process during a [`recvmsg`] this crate made: dropping it closes it.
+pub fn received_fd(fd: RawFd) -> Fd {
+    Fd::from_new(fd)
 }

@@ -6,9 +6,9 @@
 //!
 //! # The per-thread message
 //!
-//! Each thread that has a failure gets one page of its own, mapped with `mmap(2)` at its first
-//! failure and found again through a `pthread_key_t` (the key is created by the first failure in
-//! the process). So:
+//! Each thread that has a failure gets one page of its own ([`PerThread`]), mapped with `mmap(2)`
+//! at its first failure and found again through a `pthread_key_t` (the key is created by the first
+//! failure in the process). So:
 //!
 //! - a success path never touches it;
 //! - a failure in steady state costs a `pthread_getspecific` and a flag, never an allocation;
@@ -20,7 +20,8 @@
 //!   and its own message is dropped (the return code is still right).
 
 use core::cell::UnsafeCell;
-use core::ffi::{c_char, c_void};
+use core::ffi::c_void;
+use core::marker::PhantomData;
 use core::mem;
 use core::ops::{Deref, DerefMut};
 use core::ptr;
@@ -41,6 +42,12 @@ impl Fd {
     /// The descriptor number; ownership stays here.
     pub fn raw(&self) -> RawFd {
         self.0
+    }
+
+    /// Takes back a descriptor that [`Fd::into_raw`] handed out (an attempt kept in a plain
+    /// array while it was in flight); the caller gives up its claim.
+    pub fn reclaim(fd: RawFd) -> Self {
+        Fd(fd)
     }
 
     /// Hands the descriptor over to the caller, who must close it.
@@ -81,120 +88,150 @@ extern "C" fn rust_eh_personality() {}
 #[link(name = "c")]
 unsafe extern "C" {}
 
-/// The size of a thread's message page.
-const PAGE: usize = 4096;
-
-/// The room for a message, its NUL included.
-pub const MESSAGE_CAP: usize = PAGE - mem::size_of::<usize>();
-
-/// One thread's message: a busy flag (set while the message is written) and the bytes.
-#[repr(C)]
-struct MessagePage {
-    busy: AtomicBool,
-    bytes: UnsafeCell<[u8; MESSAGE_CAP]>,
+/// The value a [`PerThread`] starts with in each thread (written into the thread's fresh page).
+pub trait Initial {
+    /// The starting value.
+    fn initial() -> Self;
 }
 
-const _: () = assert!(mem::size_of::<MessagePage>() <= PAGE);
+/// The size of a thread's page.
+const PAGE: usize = 4096;
 
-/// The `pthread_key_t` of the message pages, plus one; 0 until the first failure creates it.
-static KEY: AtomicU32 = AtomicU32::new(0);
+/// One thread's value, with a busy flag (set while it is in use).
+#[repr(C)]
+struct Page<T> {
+    busy: AtomicBool,
+    value: UnsafeCell<T>,
+}
+
+/// The keys of every [`PerThread`], so that unloading the library deletes them (see
+/// [`delete_keys`]); each holds a `pthread_key_t` plus one, 0 when unused.
+static KEYS: [AtomicU32; 4] = [const { AtomicU32::new(0) }; 4];
 
 unsafe extern "C" fn unmap_page(page: *mut c_void) {
-    // SAFETY: the key's values are only pages this module mapped, each PAGE bytes.
+    // SAFETY: the keys' values are only pages this module mapped, each PAGE bytes.
     unsafe { libc::munmap(page, PAGE) };
 }
 
-/// Deletes the key when the library is unloaded, so that no thread that exits afterwards calls
+/// Deletes the keys when the library is unloaded, so that no thread that exits afterwards calls
 /// `unmap_page` in unmapped code. (Pages of threads still running then are left mapped.)
-extern "C" fn delete_key() {
-    let key = KEY.swap(0, Ordering::AcqRel);
-    if key != 0 {
-        // SAFETY: the key was created by `key` below and is deleted once.
-        unsafe { libc::pthread_key_delete(key - 1) };
+extern "C" fn delete_keys() {
+    for slot in &KEYS {
+        let key = slot.swap(0, Ordering::AcqRel);
+        if key != 0 {
+            // SAFETY: the key was created by `PerThread::key` and is deleted once.
+            unsafe { libc::pthread_key_delete(key - 1) };
+        }
     }
 }
 
 #[used]
 #[unsafe(link_section = ".fini_array")]
-static DELETE_KEY: extern "C" fn() = delete_key;
+static DELETE_KEYS: extern "C" fn() = delete_keys;
 
-/// The message key, created by the first caller (a racing creator deletes its own).
-fn key(create: bool) -> Option<libc::pthread_key_t> {
-    match KEY.load(Ordering::Acquire) {
-        0 if !create => None,
-        0 => {
-            let mut new: libc::pthread_key_t = 0;
-            // SAFETY: `new` is valid for writes; the destructor has the signature pthreads wants.
-            if unsafe { libc::pthread_key_create(&mut new, Some(unmap_page)) } != 0 {
-                return None;
-            }
-            match KEY.compare_exchange(0, new + 1, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => Some(new),
-                Err(winner) => {
-                    // SAFETY: `new` was created above and nothing has used it.
-                    unsafe { libc::pthread_key_delete(new) };
-                    Some(winner - 1)
+/// A value of its own for each thread, in a page mapped with `mmap(2)` at the thread's first use
+/// and found again through a `pthread_key_t` (created by the first use in the process); the page
+/// is unmapped when the thread exits. No lock and no `malloc`: usable from a signal handler.
+pub struct PerThread<T: Initial + 'static> {
+    /// Which of [`KEYS`] this value's key lives in.
+    slot: usize,
+    value: PhantomData<T>,
+}
+
+impl<T: Initial + 'static> PerThread<T> {
+    /// The per-thread value whose key lives in `KEYS[slot]` (one slot per static).
+    pub const fn new(slot: usize) -> Self {
+        const { assert!(mem::size_of::<Page<T>>() <= PAGE) };
+        assert!(slot < KEYS.len());
+        PerThread {
+            slot,
+            value: PhantomData,
+        }
+    }
+
+    /// The key, created by the first caller that asks to (a racing creator deletes its own).
+    fn key(&self, create: bool) -> Option<libc::pthread_key_t> {
+        let slot = KEYS.get(self.slot)?;
+        match slot.load(Ordering::Acquire) {
+            0 if !create => None,
+            0 => {
+                let mut new: libc::pthread_key_t = 0;
+                // SAFETY: `new` is valid for writes; the destructor has the signature pthreads
+                // wants.
+                if unsafe { libc::pthread_key_create(&mut new, Some(unmap_page)) } != 0 {
+                    return None;
+                }
+                match slot.compare_exchange(0, new + 1, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => Some(new),
+                    Err(winner) => {
+                        // SAFETY: `new` was created above and nothing has used it.
+                        unsafe { libc::pthread_key_delete(new) };
+                        Some(winner - 1)
+                    }
                 }
             }
+            key => Some(key - 1),
         }
-        key => Some(key - 1),
     }
-}
 
-/// This thread's page, mapping it if `create` and it does not exist yet.
-fn page(create: bool) -> Option<&'static MessagePage> {
-    let key = key(create)?;
-    // SAFETY: `key` is a live key; the value is NULL or a page of this thread.
-    let current = unsafe { libc::pthread_getspecific(key) };
-    if !current.is_null() {
-        // SAFETY: the key's values are pages mapped below, valid until this thread exits.
-        return Some(unsafe { &*current.cast::<MessagePage>() });
+    /// This thread's page, mapping it if `create` and it does not exist yet.
+    fn page(&self, create: bool) -> Option<&'static Page<T>> {
+        let key = self.key(create)?;
+        // SAFETY: `key` is a live key; the value is NULL or a page of this thread.
+        let current = unsafe { libc::pthread_getspecific(key) };
+        if !current.is_null() {
+            // SAFETY: the key's values are pages mapped below, valid until this thread exits.
+            return Some(unsafe { &*current.cast::<Page<T>>() });
+        }
+        if !create {
+            return None;
+        }
+        // SAFETY: an anonymous private mapping with no address hint: no memory is aliased.
+        let mapped = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if mapped == libc::MAP_FAILED {
+            return None;
+        }
+        // SAFETY: `key` is live and `mapped` is this thread's page from now on.
+        if unsafe { libc::pthread_setspecific(key, mapped) } != 0 {
+            // SAFETY: the page was mapped above and is not referenced anywhere.
+            unsafe { libc::munmap(mapped, PAGE) };
+            return None;
+        }
+        let page = mapped.cast::<Page<T>>();
+        // SAFETY: the mapping is this thread's, large enough and aligned (page-aligned) for a
+        // Page<T>, which is written whole before it is used.
+        unsafe {
+            page.write(Page {
+                busy: AtomicBool::new(false),
+                value: UnsafeCell::new(T::initial()),
+            });
+            Some(&*page)
+        }
     }
-    if !create {
-        return None;
-    }
-    // SAFETY: an anonymous private mapping with no address hint: no memory is aliased.
-    let mapped = unsafe {
-        libc::mmap(
-            ptr::null_mut(),
-            PAGE,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if mapped == libc::MAP_FAILED {
-        return None;
-    }
-    // SAFETY: `key` is live and `mapped` is this thread's page from now on.
-    if unsafe { libc::pthread_setspecific(key, mapped) } != 0 {
-        // SAFETY: the page was mapped above and is not referenced anywhere.
-        unsafe { libc::munmap(mapped, PAGE) };
-        return None;
-    }
-    // SAFETY: a fresh zeroed mapping is a valid MessagePage (flag false, empty message).
-    Some(unsafe { &*mapped.cast::<MessagePage>() })
-}
 
-/// Runs `f` with exclusive access to this thread's message bytes, mapping the page at the
-/// thread's first failure. `None` when there is no page (no memory) or when the page is busy,
-/// which only happens to a signal handler that interrupted a write on this thread.
-pub fn with_message<R>(f: impl FnOnce(&mut [u8; MESSAGE_CAP]) -> R) -> Option<R> {
-    let page = page(true)?;
-    if page.busy.swap(true, Ordering::Acquire) {
-        return None;
+    /// Runs `f` with exclusive access to this thread's value, mapping its page first if `create`.
+    /// `None` when there is no page (not created yet, or no memory) or when the value is busy,
+    /// which only happens to a signal handler that interrupted a use on this thread.
+    pub fn with<R>(&self, create: bool, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let page = self.page(create)?;
+        if page.busy.swap(true, Ordering::Acquire) {
+            return None;
+        }
+        // SAFETY: the page belongs to this thread and the busy flag, taken above, excludes the
+        // only other user there can be (a signal handler on this thread).
+        let result = f(unsafe { &mut *page.value.get() });
+        page.busy.store(false, Ordering::Release);
+        Some(result)
     }
-    // SAFETY: the page belongs to this thread and the busy flag, taken above, excludes the only
-    // other writer there can be (a signal handler on this thread).
-    let result = f(unsafe { &mut *page.bytes.get() });
-    page.busy.store(false, Ordering::Release);
-    Some(result)
-}
-
-/// This thread's NUL-terminated message, or NULL when the thread has had no failure.
-pub fn message() -> *const c_char {
-    page(false).map_or(ptr::null(), |page| page.bytes.get().cast::<c_char>())
 }
 
 /// A link that is set once to a value that lives for the rest of the process (see [`leak`]).
@@ -295,31 +332,82 @@ impl<T: Copy> Drop for Buffer<T> {
     }
 }
 
+/// `len` values of a plain type: on the stack when `len <= N`, else in a [`Buffer`]. The scratch
+/// arrays of a call whose size depends on its input (the addresses of a name).
+pub enum Scratch<T: Copy, const N: usize> {
+    /// Up to `N` values, the first `len` of them in use.
+    Stack([T; N], usize),
+    /// More than `N` values.
+    Heap(Buffer<T>),
+}
+
+impl<T: Copy, const N: usize> Scratch<T, N> {
+    /// `len` copies of `fill`; `None` when out of memory.
+    pub fn new(len: usize, fill: T) -> Option<Self> {
+        if len <= N {
+            Some(Scratch::Stack([fill; N], len))
+        } else {
+            Buffer::new(len, fill).map(Scratch::Heap)
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> Deref for Scratch<T, N> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            Scratch::Stack(values, len) => values.get(..*len).unwrap_or(&[]),
+            Scratch::Heap(buffer) => buffer,
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> DerefMut for Scratch<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            Scratch::Stack(values, len) => values.get_mut(..*len).unwrap_or(&mut []),
+            Scratch::Heap(buffer) => buffer,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    struct Counter(u64);
+    impl Initial for Counter {
+        fn initial() -> Self {
+            Counter(0)
+        }
+    }
+    static COUNTER: PerThread<Counter> = PerThread::new(3);
+
     #[test]
-    fn a_thread_has_no_message_until_it_writes_one() {
+    fn a_thread_has_no_value_until_it_asks_for_one() {
         std::thread::spawn(|| {
-            assert!(message().is_null());
-            with_message(|bytes| bytes[..3].copy_from_slice(b"hi\0")).unwrap();
-            // SAFETY: the page holds a NUL-terminated message.
-            let text = unsafe { core::ffi::CStr::from_ptr(message()) };
-            assert_eq!(text.to_bytes(), b"hi");
+            assert_eq!(COUNTER.with(false, |c| c.0), None);
+            assert_eq!(
+                COUNTER.with(true, |c| c.0),
+                Some(0),
+                "a fresh page holds the initial value"
+            );
+            COUNTER.with(true, |c| c.0 = 7).unwrap();
+            assert_eq!(COUNTER.with(false, |c| c.0), Some(7));
         })
         .join()
         .unwrap();
+        let other = std::thread::spawn(|| COUNTER.with(true, |c| c.0))
+            .join()
+            .unwrap();
+        assert_eq!(other, Some(0), "each thread has its own");
     }
 
     #[test]
-    fn a_busy_page_refuses_a_nested_writer() {
-        let nested = with_message(|_| with_message(|_| ())).unwrap();
-        assert!(
-            nested.is_none(),
-            "a nested write must be refused, not block"
-        );
-        assert!(with_message(|_| ()).is_some(), "the flag is released");
+    fn a_busy_value_refuses_a_nested_user() {
+        let nested = COUNTER.with(true, |_| COUNTER.with(true, |_| ())).unwrap();
+        assert!(nested.is_none(), "a nested use must be refused, not block");
+        assert!(COUNTER.with(true, |_| ()).is_some(), "the flag is released");
     }
 
     #[test]
@@ -329,6 +417,17 @@ mod tests {
         assert!(LINK.set(leak(7).unwrap()).is_ok());
         assert_eq!(LINK.set(leak(8).unwrap()), Err(&8));
         assert_eq!(LINK.get(), Some(&7));
+    }
+
+    #[test]
+    fn scratch_is_on_the_stack_or_the_heap() {
+        let mut small = Scratch::<u8, 4>::new(3, 1).unwrap();
+        small[2] = 5;
+        assert!(matches!(small, Scratch::Stack(..)));
+        assert_eq!(&small[..], &[1, 1, 5]);
+        let big = Scratch::<u8, 4>::new(6, 2).unwrap();
+        assert!(matches!(big, Scratch::Heap(..)));
+        assert_eq!(&big[..], &[2; 6]);
     }
 
     #[test]

@@ -225,6 +225,24 @@ int main(void) {
         csock_close(&u);
     }
 
+    /* Passing descriptors: the control buffers live on the stack. */
+    {
+        csock_socket sp[2];
+        expect(csock_socketpair(sp, AF_UNIX, SOCK_DGRAM, 0), 0);
+        NO_ALLOCATIONS("csock_send_fds + csock_recv_fds", {
+            char byte = 'x';
+            struct iovec iov = {&byte, 1};
+            int fds[2] = {sp[0].fd, sp[1].fd}, got[2] = {-1, -1};
+            size_t n = 0;
+            expect(csock_send_fds(&sp[0], &iov, 1, fds, 2, 0, NULL, 0), 1);
+            expect(csock_recv_fds(&sp[1], &byte, 1, got, 1, &n, 0, NULL, NULL, NULL), 1);
+            expect(n, 1);
+            expect(close(got[0]), 0);
+        });
+        csock_close(&sp[0]);
+        csock_close(&sp[1]);
+    }
+
     /* Failure paths: the message goes into a fixed per-thread buffer. */
     int pipefd[2];
     expect(pipe(pipefd), 0);

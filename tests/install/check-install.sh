@@ -304,6 +304,8 @@ layout() {
     t "$name: find_package(csock) refuses a newer minor and the next major" eval \
         'cmake_finds "$MAJOR.$((MINOR + 1))" "not found" &&
          cmake_finds "$((MAJOR + 1)).0" "not found"'
+    t "$name: find_package(csock $MAJOR.0) finds $VERSION: a later minor replaces an earlier one" \
+        cmake_finds "$MAJOR.0" "found $VERSION"
 
     for example in examples/*.c; do
         example=${example#examples/}

@@ -198,6 +198,23 @@ DIFFERENCES = {
         "csock_type_name gives NULL, and SocketKind(SOCK_STREAM | SOCK_NONBLOCK) does not exist "
         "where csock_type_name gives \"SOCK_STREAM\" (the names of recorded types, which never "
         "carry flags, agree)"),
+    "recv-fds-inheritable": (
+        "API.md D8, Passing descriptors",
+        "socket.recv_fds() receives inheritable descriptors (no MSG_CMSG_CLOEXEC), which reach "
+        "a fork+exec'd child; csock_recv_fds's are close-on-exec from the call that makes them"),
+    "fds-flags-ignored": (
+        "API.md D20, gh-107898",
+        "socket.recv_fds() drops its flags (MSG_PEEK, MSG_DONTWAIT, MSG_TRUNC, ...): its outcome "
+        "is that of the call without them; csock_recv_fds passes them to the kernel and does "
+        "what recvmsg(2) with them does"),
+    "fds-address-ignored": (
+        "API.md D20, gh-107898",
+        "socket.send_fds() drops its address: on an unconnected datagram socket it fails with "
+        "ENOTCONN; csock_send_fds sends to the address, as sendmsg(2) with it does"),
+    "fds-without-data": (
+        "API.md D20, Passing descriptors",
+        "socket.send_fds() of descriptors with no data byte on a stream socket returns 0 and "
+        "the kernel drops the descriptors silently; csock_send_fds refuses with EINVAL"),
 }
 
 
@@ -414,3 +431,107 @@ def compare(area, case, py, cs):
     keys = explain(case, py, cs)
     TALLY.add(area, keys)
     return keys
+
+
+# --- Connecting and serving (tests/python/test_connect.py) --------------------------------------
+
+DIFFERENCES.update({
+    "timeout-leaves-nonblocking": (
+        "README difference 16",
+        "create_connection with a timeout: CPython leaves the descriptor O_NONBLOCK (its own "
+        "I/O methods emulate the timeout; getblocking() says True); csock's call leaves it "
+        "blocking, as C callers read(2) it"),
+    "port-above-65535": (
+        "README difference 20",
+        "a numeric port above 65535: CPython lets glibc wrap it (70000 is port 4464) and tries "
+        "that; csock refuses it with EINVAL before resolving"),
+    "value-error-einval": (
+        "API.md Serving 5",
+        "create_server(dualstack_ipv6=True) with a family other than AF_INET6: CPython raises "
+        "ValueError (no errno); csock returns -EINVAL, also without a system call"),
+    "dualstack-probe": (
+        "README difference 18",
+        "create_server(dualstack_ipv6=True): CPython first calls has_dualstack_ipv6(), whose "
+        "probe socket raises a socket.__new__ audit event of its own (AF_INET6, SOCK_STREAM, "
+        "0); csock makes no probe socket"),
+    "server-resolves-first": (
+        "README difference 18",
+        "create_server with an address the resolver refuses for the family: CPython makes the "
+        "socket first (audited) and fails at bind with the resolver's error; csock resolves "
+        "first and returns the same error without making a socket"),
+    "reuseport-unix": (
+        "README difference 18",
+        "create_server(AF_UNIX, reuse_port=True): CPython 3.11 sets SO_REUSEPORT, which Linux "
+        "6.12.9 and later reject (EOPNOTSUPP); csock never sets it on AF_UNIX and the server "
+        "is made"),
+})
+
+
+def _rule_timeout_nonblocking(case, py, cs):
+    if case.op != "create_connection" or py.error is not None or cs.error is not None:
+        return None
+    timeout = case.extra.get("timeout")
+    if timeout is None or timeout <= 0:
+        return None
+    # CPython's getblocking() is True for a timeout (only 0 is "non-blocking"), but the
+    # descriptor under it is O_NONBLOCK.
+    if (py.blocking, py.fd_blocking) == (True, False) and (cs.blocking, cs.fd_blocking) == (
+            True, True):
+        return _pin(py, cs, "fd_blocking")
+    return None
+
+
+def _rule_port_wrap(case, py, cs):
+    if case.op != "create_connection" or not case.extra.get("port_above_65535"):
+        return None
+    if cs.error == errno.EINVAL and cs.audit == [] and cs.leaked == 0 and py.leaked == 0:
+        return _pin(py, cs, *[f for f in FIELDS if f != "leaked"])
+    return None
+
+
+def _rule_resolves_first(case, py, cs):
+    if case.op != "create_server":
+        return None
+    family = case.args[1]
+    if (isinstance(py.error, int) and py.error < 0 and py.error == cs.error and cs.audit == []
+            and py.audit and set(py.audit) == {(family, socket.SOCK_STREAM, 0)}
+            and py.leaked == cs.leaked == 0):
+        return _pin(py, cs, "audit")
+    return None
+
+
+def _rule_dualstack_probe(case, py, cs):
+    if case.op != "create_server" or not case.extra.get("dualstack"):
+        return None
+    probe = (socket.AF_INET6, socket.SOCK_STREAM, 0)
+    if py.audit and py.audit[0] == probe and py.audit[1:] == cs.audit:
+        return _pin(py, cs, "audit")
+    return None
+
+
+def _rule_value_error(case, py, cs):
+    if case.op not in ("create_server", "create_connection"):
+        return None
+    if (py.error == "ValueError" and cs.error == errno.EINVAL and py.audit == cs.audit
+            and cs.audit in ([], PINNED)):
+        return _pin(py, cs, "error")
+    return None
+
+
+def _rule_reuseport_unix(case, py, cs):
+    if case.op != "create_server" or not case.extra.get("unix_reuse_port"):
+        return None
+    if (py.error == errno.EOPNOTSUPP and cs.error is None and py.leaked == cs.leaked == 0
+            and case.extra.get("csock_reuseport") == 0):
+        return _pin(py, cs, *[f for f in FIELDS if f not in ("audit", "leaked")])
+    return None
+
+
+RULES.extend([
+    ("server-resolves-first", _rule_resolves_first),
+    ("dualstack-probe", _rule_dualstack_probe),
+    ("timeout-leaves-nonblocking", _rule_timeout_nonblocking),
+    ("port-above-65535", _rule_port_wrap),
+    ("value-error-einval", _rule_value_error),
+    ("reuseport-unix", _rule_reuseport_unix),
+])

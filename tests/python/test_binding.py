@@ -48,7 +48,11 @@ class HeaderCoverageTest(unittest.TestCase):
         for name, attr in (("CSOCK_DEFAULT", "DEFAULT"), ("CSOCK_INFO_NONBLOCK", "INFO_NONBLOCK"),
                            ("CSOCK_INFO_CLOEXEC", "INFO_CLOEXEC"),
                            ("CSOCK_INFO_LISTENING", "INFO_LISTENING"),
-                           ("CSOCK_LISTEN_UNSET_ENV", "LISTEN_UNSET_ENV")):
+                           ("CSOCK_LISTEN_UNSET_ENV", "LISTEN_UNSET_ENV"),
+                           ("CSOCK_EAI_BASE", "EAI_BASE"), ("CSOCK_STEP_SOCKET", "STEP_SOCKET"),
+                           ("CSOCK_STEP_BIND", "STEP_BIND"), ("CSOCK_STEP_CONNECT", "STEP_CONNECT"),
+                           ("CSOCK_SERVER_REUSE_PORT", "SERVER_REUSE_PORT"),
+                           ("CSOCK_SERVER_DUALSTACK", "SERVER_DUALSTACK")):
             with self.subTest(constant=name):
                 self.assertEqual(int(defines[name], 0), getattr(csock, attr))
         version = ".".join(defines["CSOCK_VERSION_" + p] for p in ("MAJOR", "MINOR", "PATCH"))
@@ -78,6 +82,13 @@ LAYOUT_PROGRAM = textwrap.dedent("""\
         F(csock_info, flags);
         S(csock_listen_fd); F(csock_listen_fd, sock); F(csock_listen_fd, name);
         S(struct sockaddr_storage); S(socklen_t); S(csock_audit_hook);
+        S(csock_attempt); F(csock_attempt, addr); F(csock_attempt, addrlen);
+        F(csock_attempt, step); F(csock_attempt, error);
+        S(csock_connect_opts); F(csock_connect_opts, size); F(csock_connect_opts, source_host);
+        F(csock_connect_opts, source_port); F(csock_connect_opts, total_timeout_ms);
+        F(csock_connect_opts, attempt_delay_ms); F(csock_connect_opts, flags);
+        F(csock_connect_opts, attempts); F(csock_connect_opts, attempts_cap);
+        F(csock_connect_opts, attempts_len);
         return 0;
     }
     """)
@@ -112,7 +123,9 @@ class StructLayoutTest(unittest.TestCase):
         mirrors = {"csock_socket": csock.csock_socket, "csock_info": csock.csock_info,
                    "csock_listen_fd": csock.csock_listen_fd,
                    "struct sockaddr_storage": csock.sockaddr_storage,
-                   "socklen_t": csock.socklen_t, "csock_audit_hook": csock.csock_audit_hook}
+                   "socklen_t": csock.socklen_t, "csock_audit_hook": csock.csock_audit_hook,
+                   "csock_attempt": csock.csock_attempt,
+                   "csock_connect_opts": csock.csock_connect_opts}
         for cname, py in mirrors.items():
             with self.subTest(type=cname):
                 self.assertEqual(ctypes.sizeof(py), c[cname]["size"])

@@ -14,7 +14,7 @@ import tempfile
 
 OPS = os.environ.get("CSOCK_SYSCALL_OPS", "build/tests/syscalls/ops")
 STRACE = os.environ.get("STRACE", "strace")
-MODES = ("main", "einval-first", "socketpair-first")
+MODES = ("main", "einval-first", "socketpair-first", "connect")
 
 CALL = re.compile(r"^(\w+)\(")
 MARKER = re.compile(r'^write\(-1, "(BEGIN\|[^"]*|END)", \d+\)')

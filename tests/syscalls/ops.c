@@ -15,15 +15,16 @@
  * markers: this program writes nothing until the end, when it prints the number of segments it
  * ran and the operations whose results were wrong, and exits 1 if any were.
  *
- *   ops main | einval-first | socketpair-first
+ *   ops main | einval-first | socketpair-first | connect
  *
  * Each mode is its own process, because the one-time close-on-exec probe happens once per
  * process: "main" opens first, "einval-first" starts with an open that fails with EINVAL,
- * "socketpair-first" starts with a socketpair.
+ * "socketpair-first" starts with a socketpair; "connect" counts connecting and serving.
  */
 #include <csock.h>
 
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -211,6 +212,26 @@ static void steady_state(void) {
     begin("csock_repr, open socket", "getsockname getpeername");
     expect(csock_repr(&u, text, sizeof text) > 0, 1);
     end();
+    /* Passing descriptors: one sendmsg with MSG_NOSIGNAL, one recvmsg with MSG_CMSG_CLOEXEC. */
+    {
+        char byte = 'x';
+        struct iovec iov = {&byte, 1};
+        int fd = t.fd, got = -1;
+        size_t n = 0;
+        begin("csock_send_fds", "sendmsg:MSG_NOSIGNAL");
+        expect(csock_send_fds(&t, &iov, 1, &fd, 1, 0, NULL, 0), 1);
+        end();
+        begin("csock_recv_fds", "recvmsg:MSG_CMSG_CLOEXEC");
+        expect(csock_recv_fds(&u, &byte, 1, &got, 1, &n, 0, NULL, NULL, NULL), 1);
+        end();
+        close(got);
+        begin("csock_send_fds, descriptors without a data byte on a stream socket", "");
+        expect(csock_send_fds(&t, NULL, 0, &fd, 1, 0, NULL, 0), -EINVAL);
+        end();
+        begin("csock_send_fds, more than 253 descriptors", "");
+        expect(csock_send_fds(&t, &iov, 1, &fd, 254, 0, NULL, 0), -EINVAL);
+        end();
+    }
     csock_close(&u);
     csock_close(&t);
 
@@ -226,6 +247,12 @@ static void steady_state(void) {
     expect(csock_set_inheritable(&s, true), -EBADF);
     expect(csock_get_inheritable(&s), -EBADF);
     expect(csock_accept(&s, &u, NULL, NULL, 0), -EBADF);
+    {
+        char byte = 'x';
+        size_t n;
+        expect(csock_send_fds(&s, NULL, 0, NULL, 0, 0, NULL, 0), -EBADF);
+        expect(csock_recv_fds(&s, &byte, 1, NULL, 0, &n, 0, NULL, NULL, NULL), -EBADF);
+    }
     len = sizeof addr;
     expect(csock_getsockname(&s, &addr, &len), -EBADF);
     expect(csock_getpeername(&s, &addr, &len), -EBADF);
@@ -313,6 +340,114 @@ static void socketpair_first_mode(void) {
     csock_close(&pair[1]);
 }
 
+/* Connecting and serving: csock_connect, csock_create_connection, csock_create_server,
+ * csock_has_dualstack_ipv6, csock_close_fd, the resolver codes. */
+static void connect_mode(void) {
+    csock_socket s, l, c;
+    char port[16];
+    /* Warm-up outside any segment: the close-on-exec probe, the message page, and the C
+     * library's first getaddrinfo (its allocator's set-up). */
+    expect(csock_create_server(&l, "127.0.0.1", NULL, AF_INET, 64, 0), 0);
+    struct sockaddr_in where;
+    socklen_t wlen = sizeof where;
+    expect(getsockname(l.fd, (struct sockaddr *)&where, &wlen), 0);
+    snprintf(port, sizeof port, "%d", ntohs(where.sin_port));
+    expect(csock_create_connection(&c, "127.0.0.1", port, CSOCK_DEFAULT, NULL), 0);
+    csock_close(&c);
+    expect(csock_open(NULL, AF_INET, SOCK_STREAM, 0), -EINVAL);
+
+    begin("csock_create_connection, numeric IPv4, no timeout", "socket:SOCK_CLOEXEC connect");
+    expect(csock_create_connection(&c, "127.0.0.1", port, CSOCK_DEFAULT, NULL), 0);
+    end();
+    csock_close(&c);
+    begin("csock_create_connection, numeric IPv4, timeout 5000",
+          "socket:SOCK_NONBLOCK connect poll getsockopt:SO_ERROR ioctl:FIONBIO");
+    expect(csock_create_connection(&c, "127.0.0.1", port, 5000, NULL), 0);
+    end();
+    csock_close(&c);
+    csock_connect_opts nb = {.size = sizeof nb, .flags = SOCK_NONBLOCK};
+    begin("csock_create_connection, SOCK_NONBLOCK, no timeout",
+          "socket:SOCK_NONBLOCK connect poll getsockopt:SO_ERROR");
+    expect(csock_create_connection(&c, "127.0.0.1", port, CSOCK_DEFAULT, &nb), 0);
+    end();
+    csock_close(&c);
+    csock_connect_opts race = {.size = sizeof race, .attempt_delay_ms = 250};
+    begin("csock_create_connection, Happy Eyeballs, one address",
+          "socket:SOCK_NONBLOCK connect poll getsockopt:SO_ERROR ioctl:FIONBIO");
+    expect(csock_create_connection(&c, "127.0.0.1", port, CSOCK_DEFAULT, &race), 0);
+    end();
+    csock_close(&c);
+    csock_connect_opts src = {.size = sizeof src, .source_host = "127.0.0.1"};
+    begin("csock_create_connection, source 127.0.0.1 port 0",
+          "socket:SOCK_CLOEXEC setsockopt:IP_BIND_ADDRESS_NO_PORT bind connect");
+    expect(csock_create_connection(&c, "127.0.0.1", port, CSOCK_DEFAULT, &src), 0);
+    end();
+    csock_close(&c);
+    csock_connect_opts bad = {.size = sizeof bad, .flags = SOCK_CLOEXEC};
+    begin("csock_create_connection, bad flags", "");
+    expect(csock_create_connection(&c, "127.0.0.1", port, CSOCK_DEFAULT, &bad), -EINVAL);
+    end();
+    begin("csock_create_connection, port 70000", "");
+    expect(csock_create_connection(&c, "127.0.0.1", "70000", CSOCK_DEFAULT, NULL), -EINVAL);
+    end();
+
+    expect(csock_open(&s, AF_INET, SOCK_STREAM, 0), 0);
+    begin("csock_connect, blocking, no timeout", "connect");
+    expect(csock_connect(&s, (struct sockaddr *)&where, wlen, CSOCK_DEFAULT, 0), 0);
+    end();
+    csock_close(&s);
+    expect(csock_open(&s, AF_INET, SOCK_STREAM, 0), 0);
+    begin("csock_connect, blocking, timeout 5000",
+          "fcntl:F_GETFL ioctl:FIONBIO connect poll getsockopt:SO_ERROR ioctl:FIONBIO");
+    expect(csock_connect(&s, (struct sockaddr *)&where, wlen, 5000, 0), 0);
+    end();
+    begin("csock_connect, bad flags", "");
+    expect(csock_connect(&s, (struct sockaddr *)&where, wlen, 5000, 1), -EINVAL);
+    end();
+    csock_close(&s);
+
+    /* Drain the listener: every connection above is pending on it. */
+    csock_set_blocking(&l, false);
+    while (csock_accept(&l, &c, NULL, NULL, 0) == 0) csock_close(&c);
+    csock_close(&l);
+
+    begin("csock_create_server, numeric IPv4",
+          "socket:SOCK_CLOEXEC setsockopt:SO_REUSEADDR bind listen");
+    expect(csock_create_server(&l, "127.0.0.1", "0", AF_INET, CSOCK_DEFAULT, 0), 0);
+    end();
+    csock_close(&l);
+    begin("csock_create_server, numeric IPv6",
+          "socket:AF_INET6 setsockopt:SO_REUSEADDR setsockopt:IPV6_V6ONLY bind listen");
+    expect(csock_create_server(&l, "::1", "0", AF_INET6, CSOCK_DEFAULT, 0), 0);
+    end();
+    csock_close(&l);
+    begin("csock_create_server, REUSE_PORT and SOCK_NONBLOCK",
+          "socket:SOCK_NONBLOCK setsockopt:SO_REUSEADDR setsockopt:SO_REUSEPORT bind listen");
+    expect(csock_create_server(&l, "127.0.0.1", "0", AF_INET, 5,
+                               CSOCK_SERVER_REUSE_PORT | SOCK_NONBLOCK), 0);
+    end();
+    csock_close(&l);
+    begin("csock_create_server, DUALSTACK with AF_INET", "");
+    expect(csock_create_server(&l, NULL, NULL, AF_INET, -1, CSOCK_SERVER_DUALSTACK), -EINVAL);
+    end();
+    begin("csock_has_dualstack_ipv6", "socket:AF_INET6 setsockopt:IPV6_V6ONLY close");
+    expect(csock_has_dualstack_ipv6(), 1);
+    end();
+
+    int fd = dup(0);
+    begin("csock_close_fd", "close");
+    expect(csock_close_fd(fd), 0);
+    end();
+    begin("csock_close_fd(-1)", "");
+    expect(csock_close_fd(-1), -EBADF);
+    end();
+    begin("csock_gai_error, csock_strerror", "");
+    expect(csock_gai_error(-4098), EAI_NONAME);
+    expect(csock_strerror(-4098) != NULL, 1);
+    expect(csock_strerror(-ECONNREFUSED) != NULL, 1);
+    end();
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
     if (strcmp(mode, "main") == 0)
@@ -321,8 +456,10 @@ int main(int argc, char **argv) {
         einval_first_mode();
     else if (strcmp(mode, "socketpair-first") == 0)
         socketpair_first_mode();
+    else if (strcmp(mode, "connect") == 0)
+        connect_mode();
     else {
-        fprintf(stderr, "usage: %s main | einval-first | socketpair-first\n", argv[0]);
+        fprintf(stderr, "usage: %s main | einval-first | socketpair-first | connect\n", argv[0]);
         return 2;
     }
     printf("segments %d\n%s", segments, wrong);

@@ -1,0 +1,88 @@
+//! Serving.
+
+use core::ffi::c_char;
+
+use libc::c_int;
+
+use super::arg_mut;
+use super::connect::{Quoted, opt_str};
+use crate::connect::AddrText;
+use crate::error::{self, Result};
+use crate::ffi::IntoCReturn;
+use crate::serve;
+use crate::socket::csock_socket;
+
+/// Opens a listening server, like Python's `socket.create_server((host, port), family=...,
+/// backlog=..., reuse_port=..., dualstack_ipv6=...)`.
+///
+/// - `family`: `CSOCK_DEFAULT` (`AF_INET`), `AF_INET6` or `AF_UNIX` (-EAFNOSUPPORT otherwise).
+/// - `host`: for `AF_INET`/`AF_INET6`, NULL or `""` is the wildcard address, a numeric address is
+///   used as it is, a name is resolved (`getaddrinfo(host, port, family, SOCK_STREAM,
+///   AI_PASSIVE)`, first result). `port`: 0-65535 or a service name; NULL means 0 (any free
+///   port); above 65535 is -EINVAL. For `AF_UNIX`, `host` is the path (`"@name"`: the abstract
+///   name `"\0name"`) and `port` must be NULL (-EINVAL).
+/// - One socket, made as `csock_open()` makes it (`SOCK_STREAM`, 0, audited), then
+///   `SO_REUSEADDR` = 1 (a failure is ignored, as CPython), `SO_REUSEPORT` = 1 with
+///   `CSOCK_SERVER_REUSE_PORT` (`AF_INET`/`AF_INET6` only), for `AF_INET6` `IPV6_V6ONLY` = 0
+///   with `CSOCK_SERVER_DUALSTACK` (else 1), `bind`, `listen(backlog)`.
+/// - `backlog`: `CSOCK_DEFAULT` gives 128, any other negative value 0.
+/// - `flags`: `CSOCK_SERVER_REUSE_PORT`, `CSOCK_SERVER_DUALSTACK`, `SOCK_NONBLOCK` (a
+///   non-blocking listener); other bits -EINVAL. `CSOCK_SERVER_DUALSTACK` needs `AF_INET6`
+///   (-EINVAL, no system call); without dual-stack support it is -EAFNOSUPPORT.
+///
+/// Returns 0 and fills `*out` (family, `SOCK_STREAM`, 0), or a negative code (-errno, or a
+/// resolver code) with `*out` untouched and nothing left open. A bind failure returns the
+/// kernel's error, and the message ends as CPython's does:
+/// `(while attempting to bind on address 127.0.0.1:8080)`.
+///
+/// # Safety
+/// `out` is NULL or writable; `host` and `port` are NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_create_server(
+    out: *mut csock_socket,
+    host: *const c_char,
+    port: *const c_char,
+    family: c_int,
+    backlog: c_int,
+    flags: u32,
+) -> c_int {
+    // SAFETY: the strings are NULL or NUL-terminated, per this function's contract.
+    let (host, port) = unsafe { (opt_str(host), opt_str(port)) };
+    let mut bound = None;
+    let result = (|| -> Result<()> {
+        // SAFETY: `out` is NULL or writable, per this function's contract.
+        let out = unsafe { arg_mut(out, "out is NULL") }?;
+        *out = serve::create_server(host, port, family, backlog, flags, &mut bound)?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => ().into_c(),
+        Err(err) => {
+            let call = format_args!(
+                "csock_create_server(host={}, port={}, family={family}, backlog={backlog}, \
+                 flags={flags:#x})",
+                Quoted(host),
+                Quoted(port)
+            );
+            match bound.filter(|_| err.what == "bind") {
+                Some(addr) => error::fail_with(
+                    &err,
+                    call,
+                    format_args!(" (while attempting to bind on address {})", AddrText(&addr)),
+                ),
+                None => error::fail(&err, call),
+            }
+        }
+    }
+}
+
+/// Whether an `AF_INET6` socket can also accept IPv4, like Python's
+/// `socket.has_dualstack_ipv6()`: a probe socket, `IPV6_V6ONLY` = 0, close (three system
+/// calls, nothing left open).
+///
+/// Returns 1 or 0, or -errno when the probe could not be made for want of descriptors or memory
+/// (-EMFILE, -ENFILE, -ENOBUFS, -ENOMEM), which CPython would report as "no".
+#[unsafe(no_mangle)]
+pub extern "C" fn csock_has_dualstack_ipv6() -> c_int {
+    super::c_call!({ serve::has_dualstack_ipv6() }, csock_has_dualstack_ipv6())
+}
