@@ -6,7 +6,7 @@ use core::mem;
 
 use libc::{c_int, sockaddr, sockaddr_storage, socklen_t};
 
-use super::{arg, arg_mut, c_call, fd_of};
+use super::{Out, c_call, fd_of, read_arg};
 use crate::connect::{self, AddrText, Options, Report};
 use crate::create::Address;
 use crate::error::{Error, Result};
@@ -145,8 +145,8 @@ pub unsafe extern "C" fn csock_connect(
     c_call!(
         {
             // SAFETY: `sock` is NULL or valid, per this function's contract.
-            let sock = unsafe { arg(sock, "sock is NULL") }?;
-            connect::connect(sock, &target?, timeout_ms, flags)
+            let sock = unsafe { read_arg(sock, "sock is NULL") }?;
+            connect::connect(&sock, &target?, timeout_ms, flags)
         },
         // SAFETY: as above.
         "csock_connect(fd={}, addr={}, timeout_ms={timeout_ms}, flags={flags})",
@@ -310,8 +310,8 @@ pub unsafe extern "C" fn csock_create_connection(
     let mut report = Report::new();
     c_call!(
         {
-            // SAFETY: `out` and `opts` are NULL or valid, per this function's contract.
-            let out = unsafe { arg_mut(out, "out is NULL") }?;
+            // `out` is written last, through the pointer: it may alias an input.
+            let out = Out::new(out, "out is NULL")?;
             // SAFETY: as above.
             let view = unsafe { read_opts(opts) }?;
             let options = view.as_ref().map(|v| v.options).unwrap_or_default();
@@ -320,7 +320,8 @@ pub unsafe extern "C" fn csock_create_connection(
                 // SAFETY: as above.
                 unsafe { write_report(opts, view, &report) };
             }
-            *out = result?;
+            // SAFETY: `out` is writable, per this function's contract.
+            unsafe { out.write(result?) };
             Ok(())
         },
         "csock_create_connection(host={}, port={}, timeout_ms={timeout_ms}){}",
