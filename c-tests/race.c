@@ -95,6 +95,7 @@ static int pass_fd(int plain, const csock_socket carrier[2], const csock_socket 
         struct cmsghdr h;
         char buf[CMSG_SPACE(sizeof(int))];
     } control;
+    memset(&control, 0, sizeof control);
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
                          .msg_controllen = sizeof control.buf};
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);

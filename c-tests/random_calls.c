@@ -1068,22 +1068,28 @@ static void op_create_connection(void) {
     int timeouts[] = {-1, 2000, 1000};
     int timeout = PICK(timeouts), null_out = chance(3);
     csock_attempt attempts[4];
-    csock_connect_opts opts = {.size = sizeof opts, .attempts = attempts,
-                               .attempts_cap = rnd(5)};
+    /* Room past the struct, zeroed, for a caller that says its struct is larger. */
+    struct {
+        csock_connect_opts o;
+        unsigned char later_fields[8];
+    } room = {.o = {.size = sizeof room.o, .attempts = attempts, .attempts_cap = rnd(5)}};
+    csock_connect_opts opts = room.o;
     int use_opts = (int)rnd(3), bad = 0, nonblock = 0;
     if (use_opts) {
         if (chance(15)) opts.flags = any_int(), bad = (opts.flags & ~(SOCK_NONBLOCK | CSOCK_EINTR)) != 0;
         else if (chance(30)) opts.flags = SOCK_NONBLOCK;
-        if (chance(10)) opts.size = rnd(2) ? 1 : sizeof opts + 8, bad = bad || opts.size == 1;
+        if (chance(10)) opts.size = rnd(2) ? 1 : sizeof room, bad = bad || opts.size == 1;
         nonblock = !bad && (opts.flags & SOCK_NONBLOCK);
     }
     csock_socket out, sentinel;
     scramble(&sentinel, sizeof sentinel);
     out = sentinel;
     begin(F_CREATE_CONNECTION, 1);
+    room.o = opts;
     int r = csock_create_connection(null_out ? NULL : &out, host, port, timeout,
-                                    use_opts ? &opts : NULL),
+                                    use_opts ? &room.o : NULL),
         err = errno;
+    opts = room.o;
     settle(r, err, &out, &sentinel, sizeof out);
     if (null_out || which_port >= 4 || (use_opts && opts.size == 1))
         expect_code(r, -EINVAL);
