@@ -298,12 +298,7 @@ fn write_name(out: &mut Text<'_>, name: Option<&core::ffi::CStr>, value: c_int) 
 
 /// Appends `, key=<address>` when the address is known and its text is not empty, as Python's
 /// repr does.
-fn write_known_addr(
-    out: &mut Text<'_>,
-    key: &str,
-    addr: Option<&[u8]>,
-    proto: c_int,
-) {
+fn write_known_addr(out: &mut Text<'_>, key: &str, addr: Option<&[u8]>, proto: c_int) {
     let Some(bytes) = addr else {
         return;
     };
@@ -344,12 +339,7 @@ pub fn repr_with(
     out.finish()
 }
 
-fn write_repr(
-    out: &mut Text<'_>,
-    sock: &csock_socket,
-    local: Option<&[u8]>,
-    peer: Option<&[u8]>,
-) {
+fn write_repr(out: &mut Text<'_>, sock: &csock_socket, local: Option<&[u8]>, peer: Option<&[u8]>) {
     out.bytes(if sock.fd < 0 {
         b"<csock [closed] fd="
     } else {

@@ -23,7 +23,7 @@ use super::{csock_type_name, text_buf};
 /// Aborts with `what` when `cond` does not hold.
 fn check(cond: bool, what: &str) {
     if !cond {
-        sys::fuzz_abort(what);
+        sys::fuzzing::fuzz_abort(what);
     }
 }
 
@@ -51,7 +51,7 @@ fn take<const N: usize>(data: &[u8]) -> ([u8; N], &[u8]) {
 fn buffer(n: usize, fill: u8) -> Buffer<u8> {
     match Buffer::new(n, fill) {
         Some(b) => b,
-        None => sys::fuzz_abort("out of memory"),
+        None => sys::fuzzing::fuzz_abort("out of memory"),
     }
 }
 
@@ -97,9 +97,9 @@ fn snprintf_contract(cut: usize, text: impl Fn(*mut c_char, usize) -> c_int) -> 
 
 /// The C library's text of an IPv4 or IPv6 address, into `out`; its length.
 fn ntop(family: c_int, addr: &[u8], out: &mut [u8; 64]) -> usize {
-    match sys::numeric_host(family, addr, out) {
+    match sys::fuzzing::numeric_host(family, addr, out) {
         Some(n) => n,
-        None => sys::fuzz_abort("getnameinfo failed"),
+        None => sys::fuzzing::fuzz_abort("getnameinfo failed"),
     }
 }
 

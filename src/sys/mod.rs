@@ -12,6 +12,9 @@ use core::mem;
 
 use libc::{c_int, sockaddr_storage, socklen_t};
 
+/// cbindgen:ignore
+#[cfg(feature = "fuzz")]
+pub mod fuzzing;
 pub mod rt;
 
 pub use rt::Fd;
@@ -233,56 +236,4 @@ pub fn unset_env(name: &CStr) {
     // environment is the process's, and the caller is responsible for not reading it from another
     // thread at the same time (the C library's own rule for unsetenv). `name` is NUL-terminated.
     unsafe { libc::unsetenv(name.as_ptr()) };
-}
-
-/// Writes `what` to standard error and aborts: a failed invariant of a fuzzing entry point.
-#[cfg(feature = "fuzz")]
-pub fn fuzz_abort(what: &str) -> ! {
-    for part in [
-        &b"csock fuzz: invariant failed: "[..],
-        what.as_bytes(),
-        b"\n",
-    ] {
-        // SAFETY: `part` is valid for reads of its length.
-        unsafe { libc::write(2, part.as_ptr().cast(), part.len()) };
-    }
-    // SAFETY: abort has no preconditions.
-    unsafe { libc::abort() }
-}
-
-/// The numeric host text that `getnameinfo(3)` (so `inet_ntop(3)`) gives an IPv4 (4 bytes) or
-/// IPv6 (16 bytes) address, into `out`: its length.
-#[cfg(feature = "fuzz")]
-pub fn numeric_host(family: c_int, addr: &[u8], out: &mut [u8; 64]) -> Option<usize> {
-    let mut storage = zeroed_storage();
-    let len = if family == libc::AF_INET {
-        // SAFETY: sockaddr_storage is larger than, and aligned for, sockaddr_in.
-        let sin = unsafe { &mut *(&raw mut storage).cast::<libc::sockaddr_in>() };
-        sin.sin_family = libc::AF_INET as libc::sa_family_t;
-        sin.sin_addr.s_addr = u32::from_ne_bytes(addr.get(..4)?.try_into().ok()?);
-        mem::size_of::<libc::sockaddr_in>()
-    } else {
-        // SAFETY: as above, for sockaddr_in6.
-        let sin6 = unsafe { &mut *(&raw mut storage).cast::<libc::sockaddr_in6>() };
-        sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-        sin6.sin6_addr.s6_addr = addr.get(..16)?.try_into().ok()?;
-        mem::size_of::<libc::sockaddr_in6>()
-    };
-    // SAFETY: `storage` holds an address of `len` bytes; `out` is writable for its length; no
-    // service is asked for.
-    let ret = unsafe {
-        libc::getnameinfo(
-            (&raw const storage).cast(),
-            len as socklen_t,
-            out.as_mut_ptr().cast(),
-            out.len() as socklen_t,
-            core::ptr::null_mut(),
-            0,
-            libc::NI_NUMERICHOST,
-        )
-    };
-    if ret != 0 {
-        return None;
-    }
-    out.iter().position(|&b| b == 0)
 }
