@@ -18,11 +18,13 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 #include "tap.h"
 
 enum call { C_NONE, C_SOCKET, C_SOCKETPAIR, C_GETSOCKOPT, C_FCNTL, C_ACCEPT4, C_GETSOCKNAME,
-            C_GETPEERNAME, C_IOCTL, C_CLOSE, C_SHUTDOWN };
+            C_GETPEERNAME, C_IOCTL, C_CLOSE, C_SHUTDOWN, C_CONNECT, C_LISTEN, C_SENDMSG,
+            C_RECVMSG };
 static enum call armed;
 static int armed_errno;
 
@@ -86,6 +88,26 @@ int shutdown(int fd, int how) {
     return (int)syscall(SYS_shutdown, fd, how);
 }
 
+int connect(int fd, const struct sockaddr *addr, socklen_t len) {
+    if (armed == C_CONNECT) return fail_armed();
+    return (int)syscall(SYS_connect, fd, addr, len);
+}
+
+int listen(int fd, int backlog) {
+    if (armed == C_LISTEN) return fail_armed();
+    return (int)syscall(SYS_listen, fd, backlog);
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
+    if (armed == C_SENDMSG) return fail_armed();
+    return syscall(SYS_sendmsg, fd, msg, flags);
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
+    if (armed == C_RECVMSG) return fail_armed();
+    return syscall(SYS_recvmsg, fd, msg, flags);
+}
+
 /* The descriptor is closed, then the call reports a failure without errno. */
 int close(int fd) {
     int r = (int)syscall(SYS_close, fd);
@@ -95,7 +117,8 @@ int close(int fd) {
 
 static const csock_socket SENTINEL = {0x5a5a5a5a, 0x5b5b, 0x5c5c, 0x5d5d};
 
-static csock_socket listener, client, bound;
+static csock_socket listener, client, bound, pair[2];
+static struct sockaddr_in listener_addr;
 
 /* One csock call per interposed function; `out` receives what the call writes on success. */
 static int call_with(enum call c, void *out) {
@@ -126,6 +149,35 @@ static int call_with(enum call c, void *out) {
         errno = err;
         return r;
     }
+    case C_CONNECT: {
+        csock_socket s;
+        if (csock_open(&s, AF_INET, SOCK_STREAM, 0) < 0) return INT_MIN;
+        armed = C_CONNECT;
+        int r = csock_connect(&s, (struct sockaddr *)&listener_addr, sizeof listener_addr, -1, 0);
+        int err = errno;
+        csock_close(&s);
+        errno = err;
+        return r;
+    }
+    case C_LISTEN: return csock_create_server(out, "127.0.0.1", NULL, AF_INET, 4, 0);
+    case C_SENDMSG: {
+        char byte = 'x';
+        struct iovec iov = {&byte, 1};
+        return csock_send_fds(&pair[0], &iov, 1, &bound.fd, 1, 0, NULL, 0);
+    }
+    case C_RECVMSG: {
+        /* Something to receive, so that only the interposed failure can fail the call. */
+        if (send(pair[0].fd, "y", 1, 0) != 1) return INT_MIN;
+        unsigned char *o = out;
+        armed = C_RECVMSG;
+        int r = csock_recv_fds(&pair[1], o, 1, (int *)(o + 8), 2, (size_t *)(o + 16), 0,
+                               (int *)(o + 24), NULL, NULL);
+        int err = errno;
+        char drain;
+        recv(pair[1].fd, &drain, 1, MSG_DONTWAIT);
+        errno = err;
+        return r;
+    }
     default: return INT_MIN;
     }
 }
@@ -134,7 +186,8 @@ static const char *const NAMES[] = {
     "", "socket (csock_open)", "socketpair (csock_socketpair)", "getsockopt (csock_adopt)",
     "fcntl (csock_dup)", "accept4 (csock_accept)", "getsockname (csock_getsockname)",
     "getpeername (csock_getpeername)", "ioctl (csock_set_blocking)", "close (csock_close)",
-    "shutdown (csock_shutdown)"};
+    "shutdown (csock_shutdown)", "connect (csock_connect)", "listen (csock_create_server)",
+    "sendmsg (csock_send_fds)", "recvmsg (csock_recv_fds)"};
 
 static void check(enum call c, int err) {
     unsigned char out[2 * sizeof(struct sockaddr_storage)], before[sizeof out];
@@ -142,7 +195,7 @@ static void check(enum call c, int err) {
     memcpy(before, out, sizeof out);
     int fds = count_fds();
     int want = err == 0 ? EIO : err;
-    armed = c == C_CLOSE ? C_NONE : c;
+    armed = c == C_CLOSE || c == C_CONNECT || c == C_RECVMSG ? C_NONE : c;
     armed_errno = err;
     errno = 12345;
     int r = call_with(c, out);
@@ -169,11 +222,13 @@ int main(void) {
         getsockname(listener.fd, (struct sockaddr *)&sin, &len) < 0 ||
         csock_open(&client, AF_INET, SOCK_STREAM, 0) < 0 ||
         connect(client.fd, (struct sockaddr *)&sin, sizeof sin) < 0 ||
-        csock_open(&bound, AF_UNIX, SOCK_DGRAM, 0) < 0) {
+        csock_open(&bound, AF_UNIX, SOCK_DGRAM, 0) < 0 ||
+        csock_socketpair(pair, AF_UNIX, SOCK_STREAM, 0) < 0) {
         printf("Bail out! setup: %s\n", strerror(errno));
         return 1;
     }
-    for (enum call c = C_SOCKET; c <= C_SHUTDOWN; c++) {
+    listener_addr = sin;
+    for (enum call c = C_SOCKET; c <= C_RECVMSG; c++) {
         check(c, EPERM); /* control: the interposed failure reaches the caller as it is */
         check(c, 0);
     }
@@ -181,5 +236,7 @@ int main(void) {
     csock_close(&listener);
     csock_close(&client);
     csock_close(&bound);
+    csock_close(&pair[0]);
+    csock_close(&pair[1]);
     return done_testing();
 }
