@@ -37,7 +37,7 @@ TEST_TARGETS += debug-test
 # through the same entry points, built with the dev profile and linked by $(CC) with
 # fuzz/replay.c: no clang, no libFuzzer.
 
-FUZZ_TARGETS   := format_addr repr names activation wait
+FUZZ_TARGETS   := format_addr repr names activation wait serve cmsg
 FUZZ_SECONDS   ?= 60
 FUZZ_CC        ?= clang-14
 FUZZ_FLAGS     ?=

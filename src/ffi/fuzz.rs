@@ -13,6 +13,9 @@ use libc::{c_int, sockaddr, socklen_t};
 
 use crate::activation::{self, ListenVars};
 use crate::addr::{self, Sink};
+use crate::error::Error;
+use crate::fdpass;
+use crate::serve::{self, Parsed};
 use crate::socket::csock_socket;
 use crate::sys::{self, rt::Buffer};
 use crate::wait::{self, Deadline};
@@ -403,5 +406,245 @@ pub unsafe extern "C" fn csock_fuzz_wait(data: *const u8, len: usize) -> c_int {
             "a fresh deadline's time left is at most the timeout",
         );
     }
+    0
+}
+
+/// `csock_create_server`'s address parsing (`serve::parse_address`, no system call) on arbitrary
+/// text. Input: a family selector byte (0 `AF_INET`, 1 `AF_INET6`, 2 `AF_UNIX`, else the byte),
+/// a presence byte (bit 0: host given, bit 1: port given), then the host and the port, separated
+/// by a NUL. Compared with `inet_pton(3)` (what CPython tries before the resolver) for numeric
+/// hosts, with the port's rules, and for `AF_UNIX` with `csock_format_addr` (the round trip).
+///
+/// # Safety
+/// `data` is NULL or readable for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_fuzz_serve(data: *const u8, len: usize) -> c_int {
+    // SAFETY: per the contract.
+    let data = unsafe { input(data, len) };
+    let ([selector, present], rest) = take::<2>(data);
+    let family = match selector {
+        0 => libc::AF_INET,
+        1 => libc::AF_INET6,
+        2 => libc::AF_UNIX,
+        other => c_int::from(other),
+    };
+    let mut parts = rest.splitn(2, |&b| b == 0);
+    let host = parts.next().filter(|_| present & 1 != 0);
+    let port = parts.next().filter(|_| present & 2 != 0);
+    let got = serve::parse_address(family, host, port);
+    match family {
+        libc::AF_UNIX => check_unix_server(host, port, got),
+        libc::AF_INET | libc::AF_INET6 => check_inet_server(family, host, port, got),
+        _ => check(
+            matches!(got, Err(e) if e.errno.0 == libc::EAFNOSUPPORT),
+            "another family is EAFNOSUPPORT",
+        ),
+    }
+    0
+}
+
+fn check_unix_server(host: Option<&[u8]>, port: Option<&[u8]>, got: Result<Parsed, Error>) {
+    if port.is_some() || host.is_none() {
+        check(
+            matches!(got, Err(e) if e.errno.0 == libc::EINVAL),
+            "AF_UNIX with a port or without a path is EINVAL",
+        );
+        return;
+    }
+    let host = host.unwrap_or_default();
+    let (name, abstract_) = match host.split_first() {
+        Some((b'@', rest)) => (rest, true),
+        _ => (host, false),
+    };
+    let room = 108 - usize::from(abstract_);
+    if name.len() > room {
+        check(
+            matches!(got, Err(e) if e.errno.0 == libc::ENAMETOOLONG),
+            "an AF_UNIX name too long is ENAMETOOLONG",
+        );
+        return;
+    }
+    let Ok(Parsed::Ready(addr)) = got else {
+        return check(false, "an AF_UNIX path that fits is an address");
+    };
+    let bytes = sys::storage_bytes(&addr.storage, addr.len);
+    check(
+        bytes.get(..2) == Some(&(libc::AF_UNIX as u16).to_ne_bytes()[..]),
+        "AF_UNIX family",
+    );
+    // The round trip: the address's text is the host as given (csock_format_addr writes a NUL
+    // of an abstract name as '@', and stops a path at its first NUL).
+    let mut text = [0u8; 128];
+    let mut sink = addr::Bytes(&mut text);
+    let n = addr::format_addr(bytes, 0, &mut sink);
+    let shown = &text[..n.min(text.len())];
+    let want: &[u8] = if abstract_ {
+        host
+    } else {
+        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        &name[..end]
+    };
+    if abstract_ {
+        check(
+            shown.len() == want.len(),
+            "an abstract name's text has its length",
+        );
+        check(
+            shown
+                .iter()
+                .zip(want)
+                .all(|(&s, &w)| s == w || (w == 0 && s == b'@')),
+            "an abstract name's text is the host",
+        );
+    } else {
+        check(shown == want, "a path's text is the path");
+    }
+}
+
+fn check_inet_server(
+    family: c_int,
+    host: Option<&[u8]>,
+    port: Option<&[u8]>,
+    got: Result<Parsed, Error>,
+) {
+    // The port: absent is 0, digits up to 65535 a number, more EINVAL, anything else a name.
+    let port_value = match port {
+        None => Some(0u32),
+        Some(p) if !p.is_empty() && p.iter().all(u8::is_ascii_digit) => Some(
+            p.iter()
+                .fold(0u32, |n, &d| (n * 10 + u32::from(d - b'0')).min(70000)),
+        ),
+        Some(_) => None,
+    };
+    match port_value {
+        Some(v) if v > 65535 => {
+            return check(
+                matches!(got, Err(e) if e.errno.0 == libc::EINVAL),
+                "a port above 65535 is EINVAL",
+            );
+        }
+        None => {
+            return check(
+                matches!(got, Ok(Parsed::Resolve)),
+                "a service name goes to the resolver",
+            );
+        }
+        Some(_) => {}
+    }
+    let port_value = port_value.unwrap_or(0) as u16;
+    let host = host.unwrap_or_default();
+    let v4 = family == libc::AF_INET;
+    let want: Option<[u8; 16]> = if host.is_empty() {
+        Some([0; 16])
+    } else if v4 && host == b"<broadcast>" {
+        Some([255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    } else if !v4 && host.contains(&b'%') {
+        None
+    } else {
+        sys::fuzzing::parse_numeric(family, host)
+    };
+    match (got, want) {
+        (Ok(Parsed::Ready(addr)), Some(ip)) => {
+            let b = sys::storage_bytes(&addr.storage, addr.len);
+            check(
+                b.get(..2) == Some(&(family as u16).to_ne_bytes()[..]),
+                "the family asked",
+            );
+            check(
+                b.get(2..4) == Some(&port_value.to_be_bytes()[..]),
+                "the port given",
+            );
+            let (at, n) = if v4 { (4, 4) } else { (8, 16) };
+            check(
+                b.get(at..at + n) == Some(&ip[..n]),
+                "the address inet_pton reads",
+            );
+        }
+        (Ok(Parsed::Resolve), None) => {}
+        (Ok(Parsed::Ready(_)), None) => check(false, "numeric where inet_pton is not"),
+        (Ok(Parsed::Resolve), Some(_)) => check(false, "a name where inet_pton reads an address"),
+        (Err(_), _) => check(false, "a valid port never fails"),
+    }
+}
+
+/// The `recv_fds` control-message walk (`fdpass::control_messages`, `fdpass::installed`) on
+/// arbitrary bytes, as a kernel-filled control buffer. Every message lies in the buffer at an
+/// aligned offset; the walk agrees with the C library's `CMSG_FIRSTHDR` / `CMSG_NXTHDR` on every
+/// message those return (the walk also reports a truncated last one, which they skip); the
+/// descriptors are the non-negative ints of `SCM_RIGHTS` messages and the first of `SCM_PIDFD`.
+///
+/// # Safety
+/// `data` is NULL or readable for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn csock_fuzz_cmsg(data: *const u8, len: usize) -> c_int {
+    // SAFETY: per the contract.
+    let data = unsafe { input(data, len) };
+    // An aligned copy, as a control buffer is.
+    let words = data.len().div_ceil(8);
+    let Some(mut aligned) = Buffer::new(words, 0u64) else {
+        sys::fuzzing::fuzz_abort("out of memory");
+    };
+    // SAFETY: the buffer holds `words * 8 >= data.len()` bytes, initialised.
+    let control =
+        unsafe { core::slice::from_raw_parts_mut(aligned.as_mut_ptr().cast::<u8>(), data.len()) };
+    control.copy_from_slice(data);
+    let base = control.as_ptr() as usize;
+    let mut walked = 0usize;
+    let mut last_end = 0usize;
+    let mut reference = [(0usize, 0usize, 0, 0); 64];
+    let mut n_ref = 0;
+    let mut ended = false;
+    sys::fuzzing::walk_cmsg(control, |offset, cmsg_len, level, kind| {
+        // CMSG_FIRSTHDR returns a first header whatever its length; one shorter than a header
+        // carries nothing and ends the walk (CMSG_NXTHDR stops there too).
+        ended |= cmsg_len < fdpass::HEADER;
+        if ended {
+            return;
+        }
+        if n_ref < reference.len() {
+            reference[n_ref] = (offset, cmsg_len, level, kind);
+        }
+        n_ref += 1;
+    });
+    for (i, m) in fdpass::control_messages(control).enumerate() {
+        let offset = m.data.as_ptr() as usize - base - fdpass::HEADER;
+        check(offset % 8 == 0, "a message starts at an aligned offset");
+        check(offset >= last_end, "messages do not overlap");
+        check(
+            offset + fdpass::HEADER + m.data.len() <= control.len(),
+            "a message lies in the buffer",
+        );
+        last_end = offset + fdpass::HEADER;
+        if i < n_ref.min(reference.len()) {
+            let (r_off, r_len, r_level, r_kind) = reference[i];
+            check(r_off == offset, "the C library's walk: the same offset");
+            check(
+                r_level == m.level && r_kind == m.kind,
+                "the same level and type",
+            );
+            check(
+                m.data.len()
+                    == r_len
+                        .saturating_sub(fdpass::HEADER)
+                        .min(control.len() - offset - fdpass::HEADER),
+                "the same payload",
+            );
+        }
+        walked = i + 1;
+    }
+    check(walked >= n_ref, "every message the C library's walk finds");
+    check(
+        walked <= n_ref + 1,
+        "at most one more (a truncated last message)",
+    );
+    let mut passed = 0usize;
+    for fd in fdpass::installed(control) {
+        check(fd.fd() >= 0, "only non-negative descriptors");
+        passed += 1;
+    }
+    check(
+        passed <= control.len() / 4,
+        "no more descriptors than ints in the buffer",
+    );
     0
 }
