@@ -102,6 +102,8 @@ int main(void) {
             csock_constant("IP_DEFAULT_MULTICAST_TTL", &value));
     MEASURE("csock_constant(\"VM_SOCKETS_INVALID_VERSION\")",
             csock_constant("VM_SOCKETS_INVALID_VERSION", &value));
+    MEASURE("csock_constant(\"IOCTL_VM_SOCKETS_GET_LOCAL_CID\"), the longest name",
+            csock_constant("IOCTL_VM_SOCKETS_GET_LOCAL_CID", &value));
     MEASURE("csock_constant64(\"CAN_EFF_FLAG\")", csock_constant64("CAN_EFF_FLAG", &value64));
     MEASURE("miss: csock_constant(\"AF_NOPE\")", sink = csock_constant("AF_NOPE", &value));
     MEASURE("miss: csock_constant(\"AF_NOPE\") + csock_last_error", {

@@ -945,6 +945,8 @@ const char *csock_version(void);
  */
 int csock_version_number(void);
 
+extern int inet_pton_c(int af, const char *src, void *dst);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

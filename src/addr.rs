@@ -26,7 +26,9 @@ impl Sink for Bytes<'_> {
         self.0.len()
     }
     fn write_at(&mut self, at: usize, bytes: &[u8]) {
-        self.0[at..at + bytes.len()].copy_from_slice(bytes);
+        if let Some(dst) = self.0.get_mut(at..at + bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
     }
 }
 
@@ -65,17 +67,17 @@ impl Text<'_> {
     /// Appends a number in decimal.
     pub fn dec(&mut self, n: u64) {
         let mut digits = [0u8; 20];
-        let mut at = digits.len();
         let mut n = n;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
+        let mut count = 0;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (n % 10) as u8;
             n /= 10;
+            count += 1;
             if n == 0 {
                 break;
             }
         }
-        self.bytes(digits.get(at..).unwrap_or_default());
+        self.bytes(digits.get(digits.len() - count..).unwrap_or_default());
     }
 
     /// Appends a signed number in decimal.
@@ -90,14 +92,17 @@ impl Text<'_> {
     pub fn hex(&mut self, n: u64, width: usize) {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut digits = [b'0'; 16];
-        let mut at = digits.len();
         let mut n = n;
-        while n != 0 || digits.len() - at < width.max(1) {
-            at -= 1;
-            digits[at] = DIGITS[(n & 0xf) as usize];
+        let mut count = 0;
+        for d in digits.iter_mut().rev() {
+            if n == 0 && count >= width.max(1) {
+                break;
+            }
+            *d = DIGITS[(n & 0xf) as usize];
             n >>= 4;
+            count += 1;
         }
-        self.bytes(digits.get(at..).unwrap_or_default());
+        self.bytes(digits.get(digits.len() - count..).unwrap_or_default());
     }
 
     fn ipv4(&mut self, octets: [u8; 4]) {

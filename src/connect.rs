@@ -14,11 +14,9 @@
 //! first to connect wins; the others are closed and reported as `ECANCELED`.
 
 use core::ffi::CStr;
-use core::fmt;
 
 use libc::c_int;
 
-use crate::addr::{Bytes, format_addr};
 use crate::audit::{self, Event};
 use crate::create::{self, Address};
 use crate::error::{self, Error, Result};
@@ -227,53 +225,34 @@ impl Report {
         self.attempts.as_deref_mut()?.get_mut(..len)?.get_mut(at)
     }
 
-    /// The addresses tried and why each failed, for the message of a failure.
-    pub fn summary(&self) -> Summary<'_> {
-        Summary(self)
-    }
-}
-
-/// `Display`s an address as `csock_format_addr` writes it.
-pub struct AddrText<'a>(pub &'a Address);
-
-impl fmt::Display for AddrText<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; 160];
-        let bytes = sys::storage_bytes(&self.0.storage, self.0.len);
-        let n = format_addr(bytes, 0, &mut Bytes(&mut buf));
-        let text = buf.get(..n.min(buf.len() - 1)).unwrap_or(&[]);
-        f.write_str(core::str::from_utf8(text).unwrap_or("?"))
-    }
-}
-
-/// The message part that names every address tried: `": tried [::1]:80 (connect: ECONNREFUSED:
-/// Connection refused), 127.0.0.1:80 (...); the last"`, or nothing when none was tried.
-pub struct Summary<'a>(&'a Report);
-
-impl fmt::Display for Summary<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let attempts = self.0.attempts();
+    /// The addresses tried and why each failed, for the message of a failure: `": 2 addresses
+    /// tried: [::1]:80 (connect: ECONNREFUSED: Connection refused), 127.0.0.1:80 (...); the last
+    /// error"`, or nothing when none was tried.
+    pub fn summary(&self, w: &mut error::Writer<'_, '_>) {
+        let attempts = self.attempts();
         if attempts.is_empty() {
-            return Ok(());
+            return;
         }
-        let n = attempts.len();
-        write!(f, ": {n} address{} tried: ", if n == 1 { "" } else { "es" })?;
+        w.text(": ");
+        w.int(attempts.len() as i64);
+        w.text(if attempts.len() == 1 {
+            " address tried: "
+        } else {
+            " addresses tried: "
+        });
         for (i, attempt) in attempts.iter().enumerate() {
             if i > 0 {
-                f.write_str(", ")?;
+                w.text(", ");
             }
-            write!(f, "{} (", AddrText(&attempt.addr))?;
-            match attempt.error {
-                None => f.write_str("connected")?,
-                Some(err) => {
-                    let name = error::errno_name(err.errno).unwrap_or("?");
-                    let text = error::description(err.errno).unwrap_or("Unknown error");
-                    write!(f, "{}: {name}: {text}", err.what)?;
-                }
+            w.addr(sys::storage_bytes(&attempt.addr.storage, attempt.addr.len));
+            w.text(" (");
+            match &attempt.error {
+                None => w.text("connected"),
+                Some(err) => w.error(err),
             }
-            f.write_str(")")?;
+            w.text(")");
         }
-        f.write_str("; the last error")
+        w.text("; the last error");
     }
 }
 
@@ -804,7 +783,7 @@ mod tests {
     #[test]
     fn the_summary_names_every_attempt_and_why() {
         let mut report = Report::new();
-        assert_eq!(format!("{}", report.summary()), "");
+        assert_eq!(error::render(|w| report.summary(w)), "");
         report.reserve(3).unwrap();
         let a = report.begin(inet([127, 0, 0, 1], 80));
         report.step(a, CSOCK_STEP_CONNECT);
@@ -818,7 +797,7 @@ mod tests {
         assert_eq!(report.attempts()[1].step, CSOCK_STEP_BIND);
         assert_eq!(report.attempts()[2].error, None);
         assert_eq!(
-            format!("{}", report.summary()),
+            error::render(|w| report.summary(w)),
             ": 3 addresses tried: 127.0.0.1:80 (connect: ECONNREFUSED: Connection refused), \
              127.0.0.2:80 (getaddrinfo: EAI_ADDRFAMILY: Address family for hostname not \
              supported), 127.0.0.3:80 (connected); the last error"
@@ -921,7 +900,7 @@ mod tests {
         let attempts = report.attempts();
         assert_eq!(attempts.len(), 1);
         assert_eq!(attempts[0].step, CSOCK_STEP_CONNECT);
-        let text = format!("{}", report.summary());
+        let text = error::render(|w| report.summary(w));
         assert!(text.contains("127.0.0.1:"), "{text}");
         assert!(text.contains("ECONNREFUSED"), "{text}");
     }

@@ -43,6 +43,7 @@ pub fn type_name(ty: c_int) -> Option<&'static CStr> {
 }
 
 /// The exact value of a constant by its Python name (`"SOCK_NONBLOCK"`, `"CAN_EFF_FLAG"`).
+#[inline(always)]
 pub fn constant(name: &[u8]) -> Option<i64> {
     let hash = hash(name, SEED);
     let displacement = TABLE.displacements[bucket_of(hash)];
@@ -156,10 +157,12 @@ struct Table {
     slots: [u16; SLOT_COUNT],
 }
 
+#[inline(always)]
 const fn bucket_of(hash: u64) -> usize {
     (hash >> 32) as usize & (BUCKET_COUNT - 1)
 }
 
+#[inline(always)]
 const fn slot_of(hash: u64, displacement: u16) -> usize {
     (hash as usize ^ displacement as usize) & MASK
 }
@@ -292,12 +295,14 @@ const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
 
 const K: u64 = 0x9e37_79b9_7f4a_7c15;
 
+#[inline(always)]
 const fn mix(hash: u64, word: u64) -> u64 {
     (hash ^ word).wrapping_mul(K).rotate_left(29)
 }
 
 /// A hash of the whole name, read 8 bytes at a time (the last word overlaps the one before it;
 /// names shorter than 8 bytes are read as two overlapping halves, or byte by byte below 4).
+#[inline(always)]
 const fn hash(name: &[u8], seed: u64) -> u64 {
     let mut hash = (name.len() as u64).wrapping_mul(K) ^ seed;
     if let Some(last) = name.last_chunk::<8>() {

@@ -5,7 +5,6 @@
 //! system call; anything else is a name for the resolver.
 
 use core::ffi::CStr;
-use core::net::{Ipv4Addr, Ipv6Addr};
 
 use libc::c_int;
 
@@ -85,24 +84,24 @@ fn parse_port(port: Option<&[u8]>) -> Result<Option<u16>> {
     Ok(u16::try_from(value).ok())
 }
 
-fn inet(ip: Ipv4Addr, port: u16) -> Address {
+fn inet(ip: [u8; 4], port: u16) -> Address {
     let mut b = [0u8; 16];
     b[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
     b[2..4].copy_from_slice(&port.to_be_bytes());
-    b[4..8].copy_from_slice(&ip.octets());
+    b[4..8].copy_from_slice(&ip);
     address(&b)
 }
 
-fn inet6(ip: Ipv6Addr, port: u16) -> Address {
+fn inet6(ip: [u8; 16], port: u16) -> Address {
     let mut b = [0u8; 28];
     b[..2].copy_from_slice(&(libc::AF_INET6 as u16).to_ne_bytes());
     b[2..4].copy_from_slice(&port.to_be_bytes());
-    b[8..24].copy_from_slice(&ip.octets());
+    b[8..24].copy_from_slice(&ip);
     address(&b)
 }
 
 /// Reads the address of a server (see `csock_create_server`): the wildcard for a `None` or empty
-/// host, a numeric address as it is (as `inet_pton` reads it; an IPv6 address with a `%scope` goes
+/// host, a numeric address as it is (read by `inet_pton(3)`; an IPv6 address with a `%scope` goes
 /// to the resolver, as in CPython), `"<broadcast>"` for `AF_INET` as in CPython, the path or
 /// `"@abstract"` name for `AF_UNIX`; anything else is [`Parsed::Resolve`]. Pure: no system call.
 pub fn parse_address(family: c_int, host: Option<&[u8]>, port: Option<&[u8]>) -> Result<Parsed> {
@@ -137,17 +136,14 @@ pub fn parse_address(family: c_int, host: Option<&[u8]>, port: Option<&[u8]>) ->
                 return Ok(Parsed::Resolve);
             };
             let host = host.unwrap_or(b"");
-            let text = core::str::from_utf8(host).ok();
             let v4 = family == libc::AF_INET;
-            Ok(match text {
-                Some("") if v4 => Parsed::Ready(inet(Ipv4Addr::UNSPECIFIED, port)),
-                Some("") => Parsed::Ready(inet6(Ipv6Addr::UNSPECIFIED, port)),
-                Some("<broadcast>") if v4 => Parsed::Ready(inet(Ipv4Addr::BROADCAST, port)),
-                Some(t) if v4 => t
-                    .parse::<Ipv4Addr>()
+            Ok(match host {
+                b"" if v4 => Parsed::Ready(inet([0; 4], port)),
+                b"" => Parsed::Ready(inet6([0; 16], port)),
+                b"<broadcast>" if v4 => Parsed::Ready(inet([255; 4], port)),
+                t if v4 => sys::inet_pton(libc::AF_INET, t)
                     .map_or(Parsed::Resolve, |ip| Parsed::Ready(inet(ip, port))),
-                Some(t) if !t.contains('%') => t
-                    .parse::<Ipv6Addr>()
+                t if !t.contains(&b'%') => sys::inet_pton(libc::AF_INET6, t)
                     .map_or(Parsed::Resolve, |ip| Parsed::Ready(inet6(ip, port))),
                 _ => Parsed::Resolve,
             })

@@ -3,279 +3,279 @@
 /// The errno values the table knows: `0 .. ERRNO_COUNT`.
 pub const ERRNO_COUNT: usize = 134;
 
-/// Every name and description, as `NAME: description`, back to back.
+/// Every name and description, as `NAME: description` and a NUL, back to back.
 pub static TEXT: &str = concat!(
-    "Success",
-    "EPERM: Operation not permitted",
-    "ENOENT: No such file or directory",
-    "ESRCH: No such process",
-    "EINTR: Interrupted system call",
-    "EIO: Input/output error",
-    "ENXIO: No such device or address",
-    "E2BIG: Argument list too long",
-    "ENOEXEC: Exec format error",
-    "EBADF: Bad file descriptor",
-    "ECHILD: No child processes",
-    "EAGAIN: Resource temporarily unavailable",
-    "ENOMEM: Cannot allocate memory",
-    "EACCES: Permission denied",
-    "EFAULT: Bad address",
-    "ENOTBLK: Block device required",
-    "EBUSY: Device or resource busy",
-    "EEXIST: File exists",
-    "EXDEV: Invalid cross-device link",
-    "ENODEV: No such device",
-    "ENOTDIR: Not a directory",
-    "EISDIR: Is a directory",
-    "EINVAL: Invalid argument",
-    "ENFILE: Too many open files in system",
-    "EMFILE: Too many open files",
-    "ENOTTY: Inappropriate ioctl for device",
-    "ETXTBSY: Text file busy",
-    "EFBIG: File too large",
-    "ENOSPC: No space left on device",
-    "ESPIPE: Illegal seek",
-    "EROFS: Read-only file system",
-    "EMLINK: Too many links",
-    "EPIPE: Broken pipe",
-    "EDOM: Numerical argument out of domain",
-    "ERANGE: Numerical result out of range",
-    "EDEADLK: Resource deadlock avoided",
-    "ENAMETOOLONG: File name too long",
-    "ENOLCK: No locks available",
-    "ENOSYS: Function not implemented",
-    "ENOTEMPTY: Directory not empty",
-    "ELOOP: Too many levels of symbolic links",
-    "",
-    "ENOMSG: No message of desired type",
-    "EIDRM: Identifier removed",
-    "ECHRNG: Channel number out of range",
-    "EL2NSYNC: Level 2 not synchronized",
-    "EL3HLT: Level 3 halted",
-    "EL3RST: Level 3 reset",
-    "ELNRNG: Link number out of range",
-    "EUNATCH: Protocol driver not attached",
-    "ENOCSI: No CSI structure available",
-    "EL2HLT: Level 2 halted",
-    "EBADE: Invalid exchange",
-    "EBADR: Invalid request descriptor",
-    "EXFULL: Exchange full",
-    "ENOANO: No anode",
-    "EBADRQC: Invalid request code",
-    "EBADSLT: Invalid slot",
-    "",
-    "EBFONT: Bad font file format",
-    "ENOSTR: Device not a stream",
-    "ENODATA: No data available",
-    "ETIME: Timer expired",
-    "ENOSR: Out of streams resources",
-    "ENONET: Machine is not on the network",
-    "ENOPKG: Package not installed",
-    "EREMOTE: Object is remote",
-    "ENOLINK: Link has been severed",
-    "EADV: Advertise error",
-    "ESRMNT: Srmount error",
-    "ECOMM: Communication error on send",
-    "EPROTO: Protocol error",
-    "EMULTIHOP: Multihop attempted",
-    "EDOTDOT: RFS specific error",
-    "EBADMSG: Bad message",
-    "EOVERFLOW: Value too large for defined data type",
-    "ENOTUNIQ: Name not unique on network",
-    "EBADFD: File descriptor in bad state",
-    "EREMCHG: Remote address changed",
-    "ELIBACC: Can not access a needed shared library",
-    "ELIBBAD: Accessing a corrupted shared library",
-    "ELIBSCN: .lib section in a.out corrupted",
-    "ELIBMAX: Attempting to link in too many shared libraries",
-    "ELIBEXEC: Cannot exec a shared library directly",
-    "EILSEQ: Invalid or incomplete multibyte or wide character",
-    "ERESTART: Interrupted system call should be restarted",
-    "ESTRPIPE: Streams pipe error",
-    "EUSERS: Too many users",
-    "ENOTSOCK: Socket operation on non-socket",
-    "EDESTADDRREQ: Destination address required",
-    "EMSGSIZE: Message too long",
-    "EPROTOTYPE: Protocol wrong type for socket",
-    "ENOPROTOOPT: Protocol not available",
-    "EPROTONOSUPPORT: Protocol not supported",
-    "ESOCKTNOSUPPORT: Socket type not supported",
-    "EOPNOTSUPP: Operation not supported",
-    "EPFNOSUPPORT: Protocol family not supported",
-    "EAFNOSUPPORT: Address family not supported by protocol",
-    "EADDRINUSE: Address already in use",
-    "EADDRNOTAVAIL: Cannot assign requested address",
-    "ENETDOWN: Network is down",
-    "ENETUNREACH: Network is unreachable",
-    "ENETRESET: Network dropped connection on reset",
-    "ECONNABORTED: Software caused connection abort",
-    "ECONNRESET: Connection reset by peer",
-    "ENOBUFS: No buffer space available",
-    "EISCONN: Transport endpoint is already connected",
-    "ENOTCONN: Transport endpoint is not connected",
-    "ESHUTDOWN: Cannot send after transport endpoint shutdown",
-    "ETOOMANYREFS: Too many references: cannot splice",
-    "ETIMEDOUT: Connection timed out",
-    "ECONNREFUSED: Connection refused",
-    "EHOSTDOWN: Host is down",
-    "EHOSTUNREACH: No route to host",
-    "EALREADY: Operation already in progress",
-    "EINPROGRESS: Operation now in progress",
-    "ESTALE: Stale file handle",
-    "EUCLEAN: Structure needs cleaning",
-    "ENOTNAM: Not a XENIX named type file",
-    "ENAVAIL: No XENIX semaphores available",
-    "EISNAM: Is a named type file",
-    "EREMOTEIO: Remote I/O error",
-    "EDQUOT: Disk quota exceeded",
-    "ENOMEDIUM: No medium found",
-    "EMEDIUMTYPE: Wrong medium type",
-    "ECANCELED: Operation canceled",
-    "ENOKEY: Required key not available",
-    "EKEYEXPIRED: Key has expired",
-    "EKEYREVOKED: Key has been revoked",
-    "EKEYREJECTED: Key was rejected by service",
-    "EOWNERDEAD: Owner died",
-    "ENOTRECOVERABLE: State not recoverable",
-    "ERFKILL: Operation not possible due to RF-kill",
-    "EHWPOISON: Memory page has hardware error",
+    "Success\0",
+    "EPERM: Operation not permitted\0",
+    "ENOENT: No such file or directory\0",
+    "ESRCH: No such process\0",
+    "EINTR: Interrupted system call\0",
+    "EIO: Input/output error\0",
+    "ENXIO: No such device or address\0",
+    "E2BIG: Argument list too long\0",
+    "ENOEXEC: Exec format error\0",
+    "EBADF: Bad file descriptor\0",
+    "ECHILD: No child processes\0",
+    "EAGAIN: Resource temporarily unavailable\0",
+    "ENOMEM: Cannot allocate memory\0",
+    "EACCES: Permission denied\0",
+    "EFAULT: Bad address\0",
+    "ENOTBLK: Block device required\0",
+    "EBUSY: Device or resource busy\0",
+    "EEXIST: File exists\0",
+    "EXDEV: Invalid cross-device link\0",
+    "ENODEV: No such device\0",
+    "ENOTDIR: Not a directory\0",
+    "EISDIR: Is a directory\0",
+    "EINVAL: Invalid argument\0",
+    "ENFILE: Too many open files in system\0",
+    "EMFILE: Too many open files\0",
+    "ENOTTY: Inappropriate ioctl for device\0",
+    "ETXTBSY: Text file busy\0",
+    "EFBIG: File too large\0",
+    "ENOSPC: No space left on device\0",
+    "ESPIPE: Illegal seek\0",
+    "EROFS: Read-only file system\0",
+    "EMLINK: Too many links\0",
+    "EPIPE: Broken pipe\0",
+    "EDOM: Numerical argument out of domain\0",
+    "ERANGE: Numerical result out of range\0",
+    "EDEADLK: Resource deadlock avoided\0",
+    "ENAMETOOLONG: File name too long\0",
+    "ENOLCK: No locks available\0",
+    "ENOSYS: Function not implemented\0",
+    "ENOTEMPTY: Directory not empty\0",
+    "ELOOP: Too many levels of symbolic links\0",
+    "\0",
+    "ENOMSG: No message of desired type\0",
+    "EIDRM: Identifier removed\0",
+    "ECHRNG: Channel number out of range\0",
+    "EL2NSYNC: Level 2 not synchronized\0",
+    "EL3HLT: Level 3 halted\0",
+    "EL3RST: Level 3 reset\0",
+    "ELNRNG: Link number out of range\0",
+    "EUNATCH: Protocol driver not attached\0",
+    "ENOCSI: No CSI structure available\0",
+    "EL2HLT: Level 2 halted\0",
+    "EBADE: Invalid exchange\0",
+    "EBADR: Invalid request descriptor\0",
+    "EXFULL: Exchange full\0",
+    "ENOANO: No anode\0",
+    "EBADRQC: Invalid request code\0",
+    "EBADSLT: Invalid slot\0",
+    "\0",
+    "EBFONT: Bad font file format\0",
+    "ENOSTR: Device not a stream\0",
+    "ENODATA: No data available\0",
+    "ETIME: Timer expired\0",
+    "ENOSR: Out of streams resources\0",
+    "ENONET: Machine is not on the network\0",
+    "ENOPKG: Package not installed\0",
+    "EREMOTE: Object is remote\0",
+    "ENOLINK: Link has been severed\0",
+    "EADV: Advertise error\0",
+    "ESRMNT: Srmount error\0",
+    "ECOMM: Communication error on send\0",
+    "EPROTO: Protocol error\0",
+    "EMULTIHOP: Multihop attempted\0",
+    "EDOTDOT: RFS specific error\0",
+    "EBADMSG: Bad message\0",
+    "EOVERFLOW: Value too large for defined data type\0",
+    "ENOTUNIQ: Name not unique on network\0",
+    "EBADFD: File descriptor in bad state\0",
+    "EREMCHG: Remote address changed\0",
+    "ELIBACC: Can not access a needed shared library\0",
+    "ELIBBAD: Accessing a corrupted shared library\0",
+    "ELIBSCN: .lib section in a.out corrupted\0",
+    "ELIBMAX: Attempting to link in too many shared libraries\0",
+    "ELIBEXEC: Cannot exec a shared library directly\0",
+    "EILSEQ: Invalid or incomplete multibyte or wide character\0",
+    "ERESTART: Interrupted system call should be restarted\0",
+    "ESTRPIPE: Streams pipe error\0",
+    "EUSERS: Too many users\0",
+    "ENOTSOCK: Socket operation on non-socket\0",
+    "EDESTADDRREQ: Destination address required\0",
+    "EMSGSIZE: Message too long\0",
+    "EPROTOTYPE: Protocol wrong type for socket\0",
+    "ENOPROTOOPT: Protocol not available\0",
+    "EPROTONOSUPPORT: Protocol not supported\0",
+    "ESOCKTNOSUPPORT: Socket type not supported\0",
+    "EOPNOTSUPP: Operation not supported\0",
+    "EPFNOSUPPORT: Protocol family not supported\0",
+    "EAFNOSUPPORT: Address family not supported by protocol\0",
+    "EADDRINUSE: Address already in use\0",
+    "EADDRNOTAVAIL: Cannot assign requested address\0",
+    "ENETDOWN: Network is down\0",
+    "ENETUNREACH: Network is unreachable\0",
+    "ENETRESET: Network dropped connection on reset\0",
+    "ECONNABORTED: Software caused connection abort\0",
+    "ECONNRESET: Connection reset by peer\0",
+    "ENOBUFS: No buffer space available\0",
+    "EISCONN: Transport endpoint is already connected\0",
+    "ENOTCONN: Transport endpoint is not connected\0",
+    "ESHUTDOWN: Cannot send after transport endpoint shutdown\0",
+    "ETOOMANYREFS: Too many references: cannot splice\0",
+    "ETIMEDOUT: Connection timed out\0",
+    "ECONNREFUSED: Connection refused\0",
+    "EHOSTDOWN: Host is down\0",
+    "EHOSTUNREACH: No route to host\0",
+    "EALREADY: Operation already in progress\0",
+    "EINPROGRESS: Operation now in progress\0",
+    "ESTALE: Stale file handle\0",
+    "EUCLEAN: Structure needs cleaning\0",
+    "ENOTNAM: Not a XENIX named type file\0",
+    "ENAVAIL: No XENIX semaphores available\0",
+    "EISNAM: Is a named type file\0",
+    "EREMOTEIO: Remote I/O error\0",
+    "EDQUOT: Disk quota exceeded\0",
+    "ENOMEDIUM: No medium found\0",
+    "EMEDIUMTYPE: Wrong medium type\0",
+    "ECANCELED: Operation canceled\0",
+    "ENOKEY: Required key not available\0",
+    "EKEYEXPIRED: Key has expired\0",
+    "EKEYREVOKED: Key has been revoked\0",
+    "EKEYREJECTED: Key was rejected by service\0",
+    "EOWNERDEAD: Owner died\0",
+    "ENOTRECOVERABLE: State not recoverable\0",
+    "ERFKILL: Operation not possible due to RF-kill\0",
+    "EHWPOISON: Memory page has hardware error\0",
 );
 
 /// By errno value: the name's offset and length in [`TEXT`], then the description's;
 /// lengths of 0 where glibc has neither.
 pub static SPANS: [[u16; 4]; ERRNO_COUNT] = [
     [0, 0, 0, 7],         // 0
-    [7, 5, 14, 23],       // 1
-    [37, 6, 45, 25],      // 2
-    [70, 5, 77, 15],      // 3
-    [92, 5, 99, 23],      // 4
-    [122, 3, 127, 18],    // 5
-    [145, 5, 152, 25],    // 6
-    [177, 5, 184, 22],    // 7
-    [206, 7, 215, 17],    // 8
-    [232, 5, 239, 19],    // 9
-    [258, 6, 266, 18],    // 10
-    [284, 6, 292, 32],    // 11
-    [324, 6, 332, 22],    // 12
-    [354, 6, 362, 17],    // 13
-    [379, 6, 387, 11],    // 14
-    [398, 7, 407, 21],    // 15
-    [428, 5, 435, 23],    // 16
-    [458, 6, 466, 11],    // 17
-    [477, 5, 484, 25],    // 18
-    [509, 6, 517, 14],    // 19
-    [531, 7, 540, 15],    // 20
-    [555, 6, 563, 14],    // 21
-    [577, 6, 585, 16],    // 22
-    [601, 6, 609, 29],    // 23
-    [638, 6, 646, 19],    // 24
-    [665, 6, 673, 30],    // 25
-    [703, 7, 712, 14],    // 26
-    [726, 5, 733, 14],    // 27
-    [747, 6, 755, 23],    // 28
-    [778, 6, 786, 12],    // 29
-    [798, 5, 805, 21],    // 30
-    [826, 6, 834, 14],    // 31
-    [848, 5, 855, 11],    // 32
-    [866, 4, 872, 32],    // 33
-    [904, 6, 912, 29],    // 34
-    [941, 7, 950, 25],    // 35
-    [975, 12, 989, 18],   // 36
-    [1007, 6, 1015, 18],  // 37
-    [1033, 6, 1041, 24],  // 38
-    [1065, 9, 1076, 19],  // 39
-    [1095, 5, 1102, 33],  // 40
-    [1135, 0, 1135, 0],   // 41
-    [1135, 6, 1143, 26],  // 42
-    [1169, 5, 1176, 18],  // 43
-    [1194, 6, 1202, 27],  // 44
-    [1229, 8, 1239, 24],  // 45
-    [1263, 6, 1271, 14],  // 46
-    [1285, 6, 1293, 13],  // 47
-    [1306, 6, 1314, 24],  // 48
-    [1338, 7, 1347, 28],  // 49
-    [1375, 6, 1383, 26],  // 50
-    [1409, 6, 1417, 14],  // 51
-    [1431, 5, 1438, 16],  // 52
-    [1454, 5, 1461, 26],  // 53
-    [1487, 6, 1495, 13],  // 54
-    [1508, 6, 1516, 8],   // 55
-    [1524, 7, 1533, 20],  // 56
-    [1553, 7, 1562, 12],  // 57
-    [1574, 0, 1574, 0],   // 58
-    [1574, 6, 1582, 20],  // 59
-    [1602, 6, 1610, 19],  // 60
-    [1629, 7, 1638, 17],  // 61
-    [1655, 5, 1662, 13],  // 62
-    [1675, 5, 1682, 24],  // 63
-    [1706, 6, 1714, 29],  // 64
-    [1743, 6, 1751, 21],  // 65
-    [1772, 7, 1781, 16],  // 66
-    [1797, 7, 1806, 21],  // 67
-    [1827, 4, 1833, 15],  // 68
-    [1848, 6, 1856, 13],  // 69
-    [1869, 5, 1876, 27],  // 70
-    [1903, 6, 1911, 14],  // 71
-    [1925, 9, 1936, 18],  // 72
-    [1954, 7, 1963, 18],  // 73
-    [1981, 7, 1990, 11],  // 74
-    [2001, 9, 2012, 37],  // 75
-    [2049, 8, 2059, 26],  // 76
-    [2085, 6, 2093, 28],  // 77
-    [2121, 7, 2130, 22],  // 78
-    [2152, 7, 2161, 38],  // 79
-    [2199, 7, 2208, 36],  // 80
-    [2244, 7, 2253, 31],  // 81
-    [2284, 7, 2293, 47],  // 82
-    [2340, 8, 2350, 37],  // 83
-    [2387, 6, 2395, 49],  // 84
-    [2444, 8, 2454, 43],  // 85
-    [2497, 8, 2507, 18],  // 86
-    [2525, 6, 2533, 14],  // 87
-    [2547, 8, 2557, 30],  // 88
-    [2587, 12, 2601, 28], // 89
-    [2629, 8, 2639, 16],  // 90
-    [2655, 10, 2667, 30], // 91
-    [2697, 11, 2710, 22], // 92
-    [2732, 15, 2749, 22], // 93
-    [2771, 15, 2788, 25], // 94
-    [2813, 10, 2825, 23], // 95
-    [2848, 12, 2862, 29], // 96
-    [2891, 12, 2905, 40], // 97
-    [2945, 10, 2957, 22], // 98
-    [2979, 13, 2994, 31], // 99
-    [3025, 8, 3035, 15],  // 100
-    [3050, 11, 3063, 22], // 101
-    [3085, 9, 3096, 35],  // 102
-    [3131, 12, 3145, 32], // 103
-    [3177, 10, 3189, 24], // 104
-    [3213, 7, 3222, 25],  // 105
-    [3247, 7, 3256, 39],  // 106
-    [3295, 8, 3305, 35],  // 107
-    [3340, 9, 3351, 45],  // 108
-    [3396, 12, 3410, 34], // 109
-    [3444, 9, 3455, 20],  // 110
-    [3475, 12, 3489, 18], // 111
-    [3507, 9, 3518, 12],  // 112
-    [3530, 12, 3544, 16], // 113
-    [3560, 8, 3570, 29],  // 114
-    [3599, 11, 3612, 25], // 115
-    [3637, 6, 3645, 17],  // 116
-    [3662, 7, 3671, 24],  // 117
-    [3695, 7, 3704, 27],  // 118
-    [3731, 7, 3740, 29],  // 119
-    [3769, 6, 3777, 20],  // 120
-    [3797, 9, 3808, 16],  // 121
-    [3824, 6, 3832, 19],  // 122
-    [3851, 9, 3862, 15],  // 123
-    [3877, 11, 3890, 17], // 124
-    [3907, 9, 3918, 18],  // 125
-    [3936, 6, 3944, 26],  // 126
-    [3970, 11, 3983, 15], // 127
-    [3998, 11, 4011, 20], // 128
-    [4031, 12, 4045, 27], // 129
-    [4072, 10, 4084, 10], // 130
-    [4094, 15, 4111, 21], // 131
-    [4132, 7, 4141, 37],  // 132
-    [4178, 9, 4189, 30],  // 133
+    [8, 5, 15, 23],       // 1
+    [39, 6, 47, 25],      // 2
+    [73, 5, 80, 15],      // 3
+    [96, 5, 103, 23],     // 4
+    [127, 3, 132, 18],    // 5
+    [151, 5, 158, 25],    // 6
+    [184, 5, 191, 22],    // 7
+    [214, 7, 223, 17],    // 8
+    [241, 5, 248, 19],    // 9
+    [268, 6, 276, 18],    // 10
+    [295, 6, 303, 32],    // 11
+    [336, 6, 344, 22],    // 12
+    [367, 6, 375, 17],    // 13
+    [393, 6, 401, 11],    // 14
+    [413, 7, 422, 21],    // 15
+    [444, 5, 451, 23],    // 16
+    [475, 6, 483, 11],    // 17
+    [495, 5, 502, 25],    // 18
+    [528, 6, 536, 14],    // 19
+    [551, 7, 560, 15],    // 20
+    [576, 6, 584, 14],    // 21
+    [599, 6, 607, 16],    // 22
+    [624, 6, 632, 29],    // 23
+    [662, 6, 670, 19],    // 24
+    [690, 6, 698, 30],    // 25
+    [729, 7, 738, 14],    // 26
+    [753, 5, 760, 14],    // 27
+    [775, 6, 783, 23],    // 28
+    [807, 6, 815, 12],    // 29
+    [828, 5, 835, 21],    // 30
+    [857, 6, 865, 14],    // 31
+    [880, 5, 887, 11],    // 32
+    [899, 4, 905, 32],    // 33
+    [938, 6, 946, 29],    // 34
+    [976, 7, 985, 25],    // 35
+    [1011, 12, 1025, 18], // 36
+    [1044, 6, 1052, 18],  // 37
+    [1071, 6, 1079, 24],  // 38
+    [1104, 9, 1115, 19],  // 39
+    [1135, 5, 1142, 33],  // 40
+    [1176, 0, 1176, 0],   // 41
+    [1177, 6, 1185, 26],  // 42
+    [1212, 5, 1219, 18],  // 43
+    [1238, 6, 1246, 27],  // 44
+    [1274, 8, 1284, 24],  // 45
+    [1309, 6, 1317, 14],  // 46
+    [1332, 6, 1340, 13],  // 47
+    [1354, 6, 1362, 24],  // 48
+    [1387, 7, 1396, 28],  // 49
+    [1425, 6, 1433, 26],  // 50
+    [1460, 6, 1468, 14],  // 51
+    [1483, 5, 1490, 16],  // 52
+    [1507, 5, 1514, 26],  // 53
+    [1541, 6, 1549, 13],  // 54
+    [1563, 6, 1571, 8],   // 55
+    [1580, 7, 1589, 20],  // 56
+    [1610, 7, 1619, 12],  // 57
+    [1632, 0, 1632, 0],   // 58
+    [1633, 6, 1641, 20],  // 59
+    [1662, 6, 1670, 19],  // 60
+    [1690, 7, 1699, 17],  // 61
+    [1717, 5, 1724, 13],  // 62
+    [1738, 5, 1745, 24],  // 63
+    [1770, 6, 1778, 29],  // 64
+    [1808, 6, 1816, 21],  // 65
+    [1838, 7, 1847, 16],  // 66
+    [1864, 7, 1873, 21],  // 67
+    [1895, 4, 1901, 15],  // 68
+    [1917, 6, 1925, 13],  // 69
+    [1939, 5, 1946, 27],  // 70
+    [1974, 6, 1982, 14],  // 71
+    [1997, 9, 2008, 18],  // 72
+    [2027, 7, 2036, 18],  // 73
+    [2055, 7, 2064, 11],  // 74
+    [2076, 9, 2087, 37],  // 75
+    [2125, 8, 2135, 26],  // 76
+    [2162, 6, 2170, 28],  // 77
+    [2199, 7, 2208, 22],  // 78
+    [2231, 7, 2240, 38],  // 79
+    [2279, 7, 2288, 36],  // 80
+    [2325, 7, 2334, 31],  // 81
+    [2366, 7, 2375, 47],  // 82
+    [2423, 8, 2433, 37],  // 83
+    [2471, 6, 2479, 49],  // 84
+    [2529, 8, 2539, 43],  // 85
+    [2583, 8, 2593, 18],  // 86
+    [2612, 6, 2620, 14],  // 87
+    [2635, 8, 2645, 30],  // 88
+    [2676, 12, 2690, 28], // 89
+    [2719, 8, 2729, 16],  // 90
+    [2746, 10, 2758, 30], // 91
+    [2789, 11, 2802, 22], // 92
+    [2825, 15, 2842, 22], // 93
+    [2865, 15, 2882, 25], // 94
+    [2908, 10, 2920, 23], // 95
+    [2944, 12, 2958, 29], // 96
+    [2988, 12, 3002, 40], // 97
+    [3043, 10, 3055, 22], // 98
+    [3078, 13, 3093, 31], // 99
+    [3125, 8, 3135, 15],  // 100
+    [3151, 11, 3164, 22], // 101
+    [3187, 9, 3198, 35],  // 102
+    [3234, 12, 3248, 32], // 103
+    [3281, 10, 3293, 24], // 104
+    [3318, 7, 3327, 25],  // 105
+    [3353, 7, 3362, 39],  // 106
+    [3402, 8, 3412, 35],  // 107
+    [3448, 9, 3459, 45],  // 108
+    [3505, 12, 3519, 34], // 109
+    [3554, 9, 3565, 20],  // 110
+    [3586, 12, 3600, 18], // 111
+    [3619, 9, 3630, 12],  // 112
+    [3643, 12, 3657, 16], // 113
+    [3674, 8, 3684, 29],  // 114
+    [3714, 11, 3727, 25], // 115
+    [3753, 6, 3761, 17],  // 116
+    [3779, 7, 3788, 24],  // 117
+    [3813, 7, 3822, 27],  // 118
+    [3850, 7, 3859, 29],  // 119
+    [3889, 6, 3897, 20],  // 120
+    [3918, 9, 3929, 16],  // 121
+    [3946, 6, 3954, 19],  // 122
+    [3974, 9, 3985, 15],  // 123
+    [4001, 11, 4014, 17], // 124
+    [4032, 9, 4043, 18],  // 125
+    [4062, 6, 4070, 26],  // 126
+    [4097, 11, 4110, 15], // 127
+    [4126, 11, 4139, 20], // 128
+    [4160, 12, 4174, 27], // 129
+    [4202, 10, 4214, 10], // 130
+    [4225, 15, 4242, 21], // 131
+    [4264, 7, 4273, 37],  // 132
+    [4311, 9, 4322, 30],  // 133
 ];

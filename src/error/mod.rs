@@ -9,7 +9,6 @@
 //! table with glibc's C-locale texts ([`errnos`]), so that a failure takes no lock and no locale.
 
 use core::ffi::c_char;
-use core::fmt::{self, Write};
 
 use libc::c_int;
 
@@ -111,57 +110,18 @@ fn errno_entry(errno: Errno) -> Option<(&'static str, &'static str)> {
     Some((span(name, name_len)?, span(text, text_len)?))
 }
 
-/// The descriptions again, each followed by a NUL, for [`c_description`]: built at compile time
-/// from the same table.
-const C_TEXT_LEN: usize = {
-    let mut total = 0;
-    let mut i = 0;
-    while i < errnos::ERRNO_COUNT {
-        total += errnos::SPANS[i][3] as usize + 1;
-        i += 1;
-    }
-    total
-};
-
-static C_TEXT: [u8; C_TEXT_LEN] = {
-    let text = errnos::TEXT.as_bytes();
-    let mut out = [0u8; C_TEXT_LEN];
-    let (mut at, mut i) = (0, 0);
-    while i < errnos::ERRNO_COUNT {
-        let [_, _, start, len] = errnos::SPANS[i];
-        let mut k = 0;
-        while k < len as usize {
-            out[at] = text[start as usize + k];
-            at += 1;
-            k += 1;
-        }
-        at += 1; // the NUL
-        i += 1;
-    }
-    out
-};
-
-/// Where each description starts in [`C_TEXT`].
-static C_OFFSETS: [u16; errnos::ERRNO_COUNT] = {
-    let mut out = [0u16; errnos::ERRNO_COUNT];
-    let (mut at, mut i) = (0usize, 0);
-    while i < errnos::ERRNO_COUNT {
-        out[i] = at as u16;
-        at += errnos::SPANS[i][3] as usize + 1;
-        i += 1;
-    }
-    out
-};
-
-/// [`description`] of an errno value as a static NUL-terminated string, for `csock_strerror`.
+/// [`description`] of an errno value as a static NUL-terminated string, for `csock_strerror`:
+/// each description in the table is followed by a NUL.
 pub fn c_description(errno: Errno) -> Option<&'static core::ffi::CStr> {
-    let i = usize::try_from(errno.0).ok()?;
-    let [_, _, _, len] = *errnos::SPANS.get(i)?;
+    let [_, _, at, len] = *usize::try_from(errno.0)
+        .ok()
+        .and_then(|i| errnos::SPANS.get(i))?;
     if len == 0 {
         return None;
     }
-    let at = usize::from(*C_OFFSETS.get(i)?);
-    core::ffi::CStr::from_bytes_with_nul(C_TEXT.get(at..=at + usize::from(len))?).ok()
+    let at = usize::from(at);
+    let with_nul = errnos::TEXT.as_bytes().get(at..=at + usize::from(len))?;
+    core::ffi::CStr::from_bytes_with_nul(with_nul).ok()
 }
 
 /// The room for a message, its NUL included.
@@ -370,15 +330,6 @@ impl Message<'_> {
     }
 }
 
-/// For a context formatted with `core::fmt` (rich messages, such as the addresses a connection
-/// tried). Every piece is csock's own text or a caller's C string, so none holds a NUL byte.
-impl Write for Message<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.push(s);
-        Ok(())
-    }
-}
-
 /// One argument of a failed call, as its message shows it.
 #[derive(Clone, Copy, Debug)]
 pub enum Arg<'a> {
@@ -572,32 +523,75 @@ pub fn fail_call(err: &Error, call: &Call<'_>) -> c_int {
     err.code()
 }
 
-/// [`fail_call`] with a context formatted by `core::fmt`, for messages richer than a call's
-/// arguments; written at once.
-pub fn fail(err: &Error, call: fmt::Arguments<'_>) -> c_int {
-    fail_with(err, call, format_args!(""))
+/// A message written part by part, for failures richer than a call's arguments (the addresses
+/// a connection tried, the address a bind failed on): see [`fail_parts`]. No formatting
+/// machinery.
+pub struct Writer<'m, 'a>(&'m mut Message<'a>);
+
+impl Writer<'_, '_> {
+    /// csock's own text.
+    pub fn text(&mut self, s: &str) {
+        self.0.push(s);
+    }
+
+    /// A number in decimal.
+    pub fn int(&mut self, n: i64) {
+        self.0.push_decimal(n.unsigned_abs(), n < 0);
+    }
+
+    /// A caller's string, quoted and escaped as a call's string argument is; `NULL` for `None`.
+    pub fn quoted(&mut self, s: Option<&[u8]>) {
+        match s {
+            Some(text) => self.0.push_quoted(text),
+            None => self.0.push("NULL"),
+        }
+    }
+
+    /// An address (the bytes of a `sockaddr`), as `csock_format_addr` writes it.
+    pub fn addr(&mut self, bytes: &[u8]) {
+        let mut buf = [0u8; 160];
+        let n = crate::addr::format_addr(bytes, 0, &mut crate::addr::Bytes(&mut buf));
+        self.0
+            .push_ascii(buf.get(..n.min(buf.len() - 1)).unwrap_or_default());
+    }
+
+    /// An error as a message ends with it: `<what>: <ENAME>: <description>`.
+    pub fn error(&mut self, err: &Error) {
+        self.0.push_error_text(err);
+    }
 }
 
-/// [`fail`], with `tail` written after the description (CPython's `"(while attempting to bind on
-/// address ...)"`).
-pub fn fail_with(err: &Error, call: fmt::Arguments<'_>, tail: fmt::Arguments<'_>) -> c_int {
+/// What `write` writes, as a string: for the tests of the modules that write message parts.
+#[cfg(test)]
+pub fn render(write: impl FnOnce(&mut Writer<'_, '_>)) -> std::string::String {
+    let mut bytes = [0u8; MESSAGE_CAP];
+    let mut msg = Message {
+        bytes: &mut bytes,
+        len: 0,
+    };
+    write(&mut Writer(&mut msg));
+    let len = msg.len;
+    std::string::String::from_utf8_lossy(&bytes[..len]).into_owned()
+}
+
+/// Records a failure with a message written by `context`, then `": "`, the error, and `tail`
+/// (CPython's `" (while attempting to bind on address ...)"`); written at once. Sets `errno` and
+/// returns `-errno`.
+pub fn fail_parts(
+    err: &Error,
+    context: impl FnOnce(&mut Writer<'_, '_>),
+    tail: impl FnOnce(&mut Writer<'_, '_>),
+) -> c_int {
     MESSAGE.with(true, |m| {
         m.pending = false;
         let mut msg = Message {
             bytes: &mut m.text,
             len: 0,
         };
-        match call.as_str() {
-            Some(text) => msg.push(text),
-            // Writing into a Message never fails; it truncates.
-            None => drop(msg.write_fmt(call)),
-        }
+        context(&mut Writer(&mut msg));
         msg.push(": ");
         msg.push_error_text(err);
-        match tail.as_str() {
-            Some(text) => msg.push(text),
-            None => drop(msg.write_fmt(tail)),
-        }
+        tail(&mut Writer(&mut msg));
         msg.finish();
     });
     sys::set_errno(err.errno);
@@ -636,7 +630,15 @@ mod tests {
     fn message_names_call_syscall_and_errno() {
         let err = Error::new(libc::ENOTSOCK, "getsockopt(SO_TYPE)");
         assert_eq!(
-            fail(&err, format_args!("csock_adopt(fd={})", 7)),
+            fail_parts(
+                &err,
+                |w| {
+                    w.text("csock_adopt(fd=");
+                    w.int(7);
+                    w.text(")");
+                },
+                |_| {}
+            ),
             -libc::ENOTSOCK
         );
         assert_eq!(
@@ -663,13 +665,15 @@ mod tests {
 
     #[test]
     fn a_tail_follows_the_description() {
-        fail_with(
+        let addr = [2u8, 0, 0, 80, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+        fail_parts(
             &Error::new(libc::EADDRINUSE, "bind"),
-            format_args!("f"),
-            format_args!(
-                " (while attempting to bind on address {}:{})",
-                "127.0.0.1", 80
-            ),
+            |w| w.text("f"),
+            |w| {
+                w.text(" (while attempting to bind on address ");
+                w.addr(&addr);
+                w.text(")");
+            },
         );
         assert_eq!(
             last(),
@@ -688,13 +692,17 @@ mod tests {
     #[test]
     fn long_messages_are_cut_and_terminated() {
         let long = "x".repeat(2 * MESSAGE_CAP);
-        fail(&Error::new(libc::EINVAL, "check"), format_args!("{long}"));
+        fail_parts(
+            &Error::new(libc::EINVAL, "check"),
+            |w| w.text(&long),
+            |_| {},
+        );
         assert_eq!(last().len(), MESSAGE_CAP - 1);
     }
 
     #[test]
     fn unknown_errno_is_numbered() {
-        fail(&Error::new(4000, "check"), format_args!("f"));
+        fail_parts(&Error::new(4000, "check"), |w| w.text("f"), |_| {});
         assert_eq!(last(), "f: check: errno 4000: Unknown error 4000");
     }
 
@@ -733,7 +741,7 @@ mod tests {
                 "n".repeat(TEXT_LIMIT)
             )
         );
-        fail(&Error::new(-5, "x"), format_args!("f"));
+        fail_parts(&Error::new(-5, "x"), |w| w.text("f"), |_| {});
         assert_eq!(last(), "f: x: errno -5: Unknown error -5");
     }
 

@@ -1,15 +1,14 @@
 //! Connecting, resolver codes, and closing a bare descriptor.
 
 use core::ffi::{CStr, c_char};
-use core::fmt;
 use core::mem;
 
 use libc::{c_int, sockaddr, sockaddr_storage, socklen_t};
 
 use super::{Out, c_call, fd_of, read_arg};
-use crate::connect::{self, AddrText, Options, Report};
+use crate::connect::{self, Options, Report};
 use crate::create::Address;
-use crate::error::{Error, Result};
+use crate::error::{self, Error, Result};
 use crate::socket::csock_socket;
 use crate::{lifecycle, resolve, sys};
 
@@ -51,27 +50,6 @@ pub struct csock_connect_opts {
     pub attempts_cap: usize,
     /// Written: how many addresses were tried (may exceed the cap).
     pub attempts_len: usize,
-}
-
-/// Text of a caller's string for a message: `"text"` or `NULL`.
-pub(crate) struct Quoted<'a>(pub Option<&'a CStr>);
-
-impl fmt::Display for Quoted<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            None => f.write_str("NULL"),
-            Some(s) => {
-                f.write_str("\"")?;
-                for chunk in s.to_bytes().utf8_chunks() {
-                    f.write_str(chunk.valid())?;
-                    if !chunk.invalid().is_empty() {
-                        f.write_str("\u{fffd}")?;
-                    }
-                }
-                f.write_str("\"")
-            }
-        }
-    }
 }
 
 /// A caller's optional string.
@@ -142,27 +120,30 @@ pub unsafe extern "C" fn csock_connect(
 ) -> c_int {
     // SAFETY: `addr` is NULL or readable for `len` bytes, per this function's contract.
     let target = unsafe { address(addr, len) };
-    c_call!(
-        {
-            // SAFETY: `sock` is NULL or valid, per this function's contract.
-            let sock = unsafe { read_arg(sock, "sock is NULL") }?;
-            connect::connect(&sock, &target?, timeout_ms, flags)
-        },
-        // SAFETY: as above.
-        "csock_connect(fd={}, addr={}, timeout_ms={timeout_ms}, flags={flags})",
-        unsafe { fd_of(sock) },
-        Target(target.as_ref().ok())
-    )
-}
-
-struct Target<'a>(Option<&'a Address>);
-
-impl fmt::Display for Target<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(addr) => AddrText(addr).fmt(f),
-            None => f.write_str("?"),
-        }
+    // SAFETY: `sock` is NULL or valid, per this function's contract.
+    let result = unsafe { read_arg(sock, "sock is NULL") }
+        .and_then(|s| connect::connect(&s, target.as_ref().map_err(|e| *e)?, timeout_ms, flags));
+    match result {
+        Ok(()) => 0,
+        Err(err) => error::fail_parts(
+            &err,
+            |w| {
+                w.text("csock_connect(fd=");
+                // SAFETY: as above.
+                w.int(i64::from(unsafe { fd_of(sock) }));
+                w.text(", addr=");
+                match &target {
+                    Ok(addr) => w.addr(sys::storage_bytes(&addr.storage, addr.len)),
+                    Err(_) => w.text("?"),
+                }
+                w.text(", timeout_ms=");
+                w.int(i64::from(timeout_ms));
+                w.text(", flags=");
+                w.int(i64::from(flags));
+                w.text(")");
+            },
+            |_| {},
+        ),
     }
 }
 
@@ -308,27 +289,38 @@ pub unsafe extern "C" fn csock_create_connection(
     // SAFETY: the strings are NULL or NUL-terminated, per this function's contract.
     let (host, port) = unsafe { (opt_str(host), opt_str(port)) };
     let mut report = Report::new();
-    c_call!(
-        {
-            // `out` is written last, through the pointer: it may alias an input.
-            let out = Out::new(out, "out is NULL")?;
+    let result = (|| -> Result<()> {
+        // `out` is written last, through the pointer: it may alias an input.
+        let out = Out::new(out, "out is NULL")?;
+        // SAFETY: as above.
+        let view = unsafe { read_opts(opts) }?;
+        let options = view.as_ref().map(|v| v.options).unwrap_or_default();
+        let result = connect::create_connection(host, port, timeout_ms, &options, &mut report);
+        if let Some(view) = &view {
             // SAFETY: as above.
-            let view = unsafe { read_opts(opts) }?;
-            let options = view.as_ref().map(|v| v.options).unwrap_or_default();
-            let result = connect::create_connection(host, port, timeout_ms, &options, &mut report);
-            if let Some(view) = &view {
-                // SAFETY: as above.
-                unsafe { write_report(opts, view, &report) };
-            }
-            // SAFETY: `out` is writable, per this function's contract.
-            unsafe { out.write(result?) };
-            Ok(())
-        },
-        "csock_create_connection(host={}, port={}, timeout_ms={timeout_ms}){}",
-        Quoted(host),
-        Quoted(port),
-        report.summary()
-    )
+            unsafe { write_report(opts, view, &report) };
+        }
+        // SAFETY: `out` is writable, per this function's contract.
+        unsafe { out.write(result?) };
+        Ok(())
+    })();
+    match result {
+        Ok(()) => 0,
+        Err(err) => error::fail_parts(
+            &err,
+            |w| {
+                w.text("csock_create_connection(host=");
+                w.quoted(host.map(CStr::to_bytes));
+                w.text(", port=");
+                w.quoted(port.map(CStr::to_bytes));
+                w.text(", timeout_ms=");
+                w.int(i64::from(timeout_ms));
+                w.text(")");
+                report.summary(w);
+            },
+            |_| {},
+        ),
+    }
 }
 
 /// The `EAI_*` value behind a resolver code: for a return code `rc` of

@@ -61,12 +61,11 @@ impl IntoCReturn for usize {
 
 /// Runs `$body` (a block returning `Result`) and converts its outcome: the value on success;
 /// on failure the message `"<context>: <what>: <ENAME>: <description>"` is recorded, `errno` is
-/// set and `-errno` returned. The context is written only on failure, in one of two forms:
+/// set and `-errno` returned. The context is recorded only on failure:
 ///
-/// - `c_call!({ ... }, csock_open(family = family, type = r#type))`: the call and its arguments,
-///   `csock_open(family=2, type=1)`, written without the formatting machinery (the cheap form,
-///   for every function whose arguments say what failed; `_ = x` shows a value without a label);
-/// - `c_call!({ ... }, "csock_x({})", ...)`: a format string, for richer messages.
+/// `c_call!({ ... }, csock_open(family = family, type = r#type))`: the call and its arguments,
+/// `csock_open(family=2, type=1)`, written without the formatting machinery (`_ = x` shows a value
+/// without a label). Richer messages use `error::fail_parts`.
 macro_rules! c_call {
     ($body:block, $name:ident ( $($label:tt = $value:expr),* $(,)? )) => {
         {
@@ -82,17 +81,6 @@ macro_rules! c_call {
                         args: &[$(($crate::ffi::label!($label), $crate::error::Arg::from($value))),*],
                     },
                 ),
-            }
-        }
-    };
-    ($body:block, $($context:tt)+) => {
-        {
-            // The closure gives `$body` its own `?` scope.
-            #[allow(clippy::redundant_closure_call)]
-            let result: $crate::error::Result<_> = (|| $body)();
-            match result {
-                Ok(value) => $crate::ffi::IntoCReturn::into_c(value),
-                Err(err) => $crate::error::fail(&err, format_args!($($context)+)),
             }
         }
     };

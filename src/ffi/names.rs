@@ -29,6 +29,7 @@ pub extern "C" fn csock_type_name(r#type: c_int) -> *const c_char {
     static_name(names::type_name(r#type))
 }
 
+#[inline(always)]
 unsafe fn c_bytes<'a>(name: *const c_char) -> Option<&'a [u8]> {
     if name.is_null() {
         return None;
@@ -38,7 +39,7 @@ unsafe fn c_bytes<'a>(name: *const c_char) -> Option<&'a [u8]> {
 }
 
 /// The exact value of the constant `name`: `EINVAL` for NULL, `ENOENT` for a name not known.
-#[inline]
+#[inline(always)]
 fn lookup(name: Option<&[u8]>) -> Result<i64> {
     let name = name.ok_or(Error::new(libc::EINVAL, "name is NULL"))?;
     names::constant(name).ok_or(Error::new(libc::ENOENT, "no constant of that name"))

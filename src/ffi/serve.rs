@@ -1,16 +1,15 @@
 //! Serving.
 
-use core::ffi::c_char;
+use core::ffi::{CStr, c_char};
 
 use libc::c_int;
 
 use super::Out;
-use super::connect::{Quoted, opt_str};
-use crate::connect::AddrText;
+use super::connect::opt_str;
 use crate::error::{self, Result};
 use crate::ffi::IntoCReturn;
-use crate::serve;
 use crate::socket::csock_socket;
+use crate::{serve, sys};
 
 /// Opens a listening server, like Python's `socket.create_server((host, port), family=...,
 /// backlog=..., reuse_port=..., dualstack_ipv6=...)`.
@@ -60,20 +59,30 @@ pub unsafe extern "C" fn csock_create_server(
     match result {
         Ok(()) => ().into_c(),
         Err(err) => {
-            let call = format_args!(
-                "csock_create_server(host={}, port={}, family={family}, backlog={backlog}, \
-                 flags={flags:#x})",
-                Quoted(host),
-                Quoted(port)
-            );
-            match bound.filter(|_| err.what == "bind") {
-                Some(addr) => error::fail_with(
-                    &err,
-                    call,
-                    format_args!(" (while attempting to bind on address {})", AddrText(&addr)),
-                ),
-                None => error::fail(&err, call),
-            }
+            let bind_address = bound.filter(|_| err.what == "bind");
+            error::fail_parts(
+                &err,
+                |w| {
+                    w.text("csock_create_server(host=");
+                    w.quoted(host.map(CStr::to_bytes));
+                    w.text(", port=");
+                    w.quoted(port.map(CStr::to_bytes));
+                    w.text(", family=");
+                    w.int(i64::from(family));
+                    w.text(", backlog=");
+                    w.int(i64::from(backlog));
+                    w.text(", flags=");
+                    w.int(i64::from(flags));
+                    w.text(")");
+                },
+                |w| {
+                    if let Some(addr) = &bind_address {
+                        w.text(" (while attempting to bind on address ");
+                        w.addr(sys::storage_bytes(&addr.storage, addr.len));
+                        w.text(")");
+                    }
+                },
+            )
         }
     }
 }

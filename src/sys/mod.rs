@@ -222,6 +222,28 @@ pub fn monotonic_ms() -> i64 {
     ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
 }
 
+/// `inet_pton(3)` for `AF_INET` (`N` = 4) or `AF_INET6` (`N` = 16): the address in network
+/// order, or `None` when `text` is not a numeric address of that family. No system call.
+pub fn inet_pton<const N: usize>(family: c_int, text: &[u8]) -> Option<[u8; N]> {
+    // The longest IPv6 text is 45 bytes; anything longer is no numeric address.
+    let mut buf = [0u8; 64];
+    buf.get_mut(..text.len())
+        .filter(|_| text.len() < 64 && !text.contains(&0))?
+        .copy_from_slice(text);
+    if (family, N) != (libc::AF_INET, 4) && (family, N) != (libc::AF_INET6, 16) {
+        return None;
+    }
+    let mut out = [0u8; N];
+    // SAFETY: `buf` is NUL-terminated; `out` has room for the family's address (checked above).
+    let ok = unsafe { inet_pton_c(family, buf.as_ptr().cast(), out.as_mut_ptr().cast()) };
+    (ok == 1).then_some(out)
+}
+
+unsafe extern "C" {
+    #[link_name = "inet_pton"]
+    fn inet_pton_c(af: c_int, src: *const libc::c_char, dst: *mut libc::c_void) -> c_int;
+}
+
 /// Sets this thread's `errno`.
 pub fn set_errno(code: Errno) {
     // SAFETY: __errno_location returns this thread's errno, valid for the thread's lifetime.

@@ -1,0 +1,3 @@
+module csock
+
+go 1.19
