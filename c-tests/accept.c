@@ -400,5 +400,40 @@ int main(void) {
         csock_close(&l);
     }
 
+    /* csock_accept(&l, &l, ...): the listener is read before it is overwritten with the
+     * connection, and the address and its length are right. */
+    {
+        struct sockaddr_in where;
+        csock_socket l = tcp_listener(SOCK_STREAM, CSOCK_DEFAULT, &where);
+        int listen_fd = l.fd, c = client(AF_INET, &where, sizeof where);
+        struct sockaddr_storage peer;
+        socklen_t peerlen = sizeof peer;
+        int before = count_fds();
+        is_int(csock_accept(&l, &l, (struct sockaddr *)&peer, &peerlen, 0), 0,
+               "csock_accept(&l, &l, ...) succeeds");
+        ok(l.fd >= 0 && l.fd != listen_fd, "aliased: l now holds the connection (%d, listener %d)",
+           l.fd, listen_fd);
+        ok(l.family == AF_INET && l.type == SOCK_STREAM && l.proto == 0,
+           "aliased: the connection records the listener's values (%d, %d, %d)", l.family,
+           l.type, l.proto);
+        is_int(count_fds(), before + 1, "aliased: exactly one descriptor added");
+        is_int(fd_cloexec(l.fd), 1, "aliased: the connection is close-on-exec");
+        struct sockaddr_in mine;
+        socklen_t minelen = sizeof mine;
+        getsockname(c, (struct sockaddr *)&mine, &minelen);
+        ok(peerlen == sizeof(struct sockaddr_in) &&
+               ((struct sockaddr_in *)&peer)->sin_port == mine.sin_port,
+           "aliased: the address is the client's");
+        int listening = -1;
+        socklen_t optlen = sizeof listening;
+        getsockopt(listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen);
+        is_int(listening, 1, "aliased: the listening descriptor is still open and listening");
+        ok(write(c, "x", 1) == 1 && read(l.fd, &listening, 1) == 1, "aliased: connected");
+        csock_close(&l);
+        close(listen_fd);
+        close(c);
+        is_int(count_fds(), before - 2, "aliased: everything closed");
+    }
+
     return done_testing();
 }

@@ -96,6 +96,30 @@ int main(void) {
     csock_close(&pair[0]);
     csock_close(&pair[1]);
 
+    /* csock_dup(&s, &s): the socket is read before it is overwritten with the copy. */
+    {
+        csock_socket s;
+        is_int(csock_open(&s, AF_UNIX, SOCK_DGRAM, CSOCK_DEFAULT), 0, "aliased: open");
+        int orig_fd = s.fd, before = count_fds();
+        is_int(csock_dup(&s, &s), 0, "csock_dup(&s, &s) succeeds");
+        ok(s.fd >= 0 && s.fd != orig_fd, "aliased: s now holds a new descriptor (%d, was %d)",
+           s.fd, orig_fd);
+        ok(s.family == AF_UNIX && s.type == SOCK_DGRAM && s.proto == 0,
+           "aliased: the copy records AF_UNIX, SOCK_DGRAM, 0 (%d, %d, %d)", s.family, s.type,
+           s.proto);
+        is_int(count_fds(), before + 1, "aliased: exactly one descriptor added");
+        ok(fd_open(orig_fd) && same_socket(s.fd, orig_fd), "aliased: the original is open, the "
+           "copy refers to it");
+        is_int(fd_cloexec(s.fd), 1, "aliased: the copy is close-on-exec");
+        csock_close(&s);
+        close(orig_fd);
+        is_int(count_fds(), before - 1, "aliased: both closed");
+        /* A failing aliased call leaves the value as it was. */
+        csock_socket closed_s = {-1, AF_INET, SOCK_STREAM, 0}, want = closed_s;
+        is_int(csock_dup(&closed_s, &closed_s), -EBADF, "csock_dup(&s, &s) of a closed socket");
+        ok(memcmp(&closed_s, &want, sizeof want) == 0, "aliased failure: s untouched");
+    }
+
     /* Failures. */
     csock_socket closed;
     csock_open(&closed, AF_INET, SOCK_STREAM, 0);

@@ -3,11 +3,14 @@
  * executes at the same moment.
  *
  * Several threads create and close sockets through every creating path (csock_open,
- * csock_socketpair, csock_dup, csock_fromfd, and csock_accept on a loopback listener fed by a
- * connecting thread), each keeping a ring of them open, while the main thread forks and executes
- * helpers/fdcount, which counts the descriptors it inherited. The same harness run with the plain
- * system calls (socket(), socketpair(), dup(), fcntl(F_DUPFD), accept4(), no close-on-exec) must
- * report leaks, which shows that the checker can see one.
+ * csock_socketpair, csock_dup, csock_fromfd, csock_create_connection and csock_create_server,
+ * csock_recv_fds of a descriptor passed over a unix socket pair, and csock_accept on a loopback
+ * listener fed by a connecting thread and by the creators' connections), each keeping a ring of
+ * them open, while the main thread forks and executes helpers/fdcount, which counts the
+ * descriptors it inherited. The same harness run with the plain system calls (socket(),
+ * socketpair(), dup(), fcntl(F_DUPFD), socket() + connect(), socket() + bind() + listen(),
+ * recvmsg() without MSG_CMSG_CLOEXEC, accept4(), no close-on-exec) must report leaks, which shows
+ * that the checker can see one.
  *
  * CSOCK_RACE_ROUNDS sets the number of fork+exec rounds per harness (default 400); CSOCK_FDCOUNT
  * the checker (default: helpers/fdcount next to this program).
@@ -22,6 +25,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "tap.h"
@@ -32,8 +36,14 @@
 #define FDCOUNT_MAX 100  /* as in helpers/fdcount.c: larger exit statuses are errors */
 #define LIVENESS_MS 10000 /* a guard against a hang if the acceptor died, not a timing */
 
-enum path { P_OPEN, P_SOCKETPAIR, P_DUP, P_FROMFD, P_ACCEPT, P_COUNT };
-static const char *const PATH_NAMES[P_COUNT] = {"open", "socketpair", "dup", "fromfd", "accept"};
+/* The creators' paths come first; accept (the acceptor thread's) is last. */
+enum path {
+    P_OPEN, P_SOCKETPAIR, P_DUP, P_FROMFD, P_CREATE_CONNECTION, P_CREATE_SERVER, P_RECV_FDS,
+    P_ACCEPT, P_COUNT
+};
+static const char *const PATH_NAMES[P_COUNT] = {
+    "open", "socketpair", "dup", "fromfd", "create_connection", "create_server", "recv_fds",
+    "accept"};
 
 struct harness {
     int plain; /* 1: the plain system calls, without close-on-exec */
@@ -43,6 +53,7 @@ struct harness {
     atomic_long made[P_COUNT];
     csock_socket listener;
     struct sockaddr_in addr;
+    char port[16]; /* the listener's, for csock_create_connection */
 };
 
 static void fail(struct harness *h, const char *what, int code) {
@@ -58,17 +69,77 @@ static int wrap(csock_socket *out, int fd, int family) {
     return 0;
 }
 
+/* A connection made through `p` sends one byte, which the acceptor waits for. */
+static int hello(csock_socket *s, int r) {
+    if (r == 0 && write(s->fd, "C", 1) != 1) r = -errno;
+    return r;
+}
+
+/* Passes `base` over `carrier` (a unix socket pair) and receives it as a new descriptor in *out:
+ * with csock_send_fds / csock_recv_fds, or plain sendmsg / recvmsg (no MSG_CMSG_CLOEXEC). */
+static int pass_fd(int plain, const csock_socket carrier[2], const csock_socket *base,
+                   csock_socket *out) {
+    char byte = 'F';
+    struct iovec iov = {&byte, 1};
+    int fd = -1;
+    if (!plain) {
+        size_t n = 0;
+        int r = csock_send_fds(&carrier[0], &iov, 1, &base->fd, 1, 0, NULL, 0);
+        if (r < 0) return r;
+        r = csock_recv_fds(&carrier[1], &byte, 1, &fd, 1, &n, 0, NULL, NULL, NULL);
+        if (r < 0) return r;
+        if (n != 1) return -EPROTO;
+        return wrap(out, fd, AF_UNIX);
+    }
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = sizeof control.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &base->fd, sizeof(int));
+    if (sendmsg(carrier[0].fd, &msg, 0) != 1) return -errno;
+    msg.msg_controllen = sizeof control.buf;
+    if (recvmsg(carrier[1].fd, &msg, 0) != 1) return -errno;
+    c = CMSG_FIRSTHDR(&msg);
+    if (!c || c->cmsg_type != SCM_RIGHTS) return -EPROTO;
+    memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    return wrap(out, fd, AF_UNIX);
+}
+
 /* Creates through `p` into out[0] (and out[1] for a pair); returns 0 or -errno. */
 static int create(const struct harness *h, enum path p, const csock_socket *base,
-                  csock_socket out[2]) {
+                  const csock_socket carrier[2], csock_socket out[2]) {
+    if (p == P_RECV_FDS) return pass_fd(h->plain, carrier, base, &out[0]);
     if (!h->plain) {
         switch (p) {
         case P_OPEN: return csock_open(&out[0], AF_UNIX, SOCK_STREAM, 0);
         case P_SOCKETPAIR: return csock_socketpair(out, AF_UNIX, SOCK_STREAM, 0);
         case P_DUP: return csock_dup(&out[0], base);
         case P_FROMFD: return csock_fromfd(&out[0], base->fd, -1, -1, -1);
+        case P_CREATE_CONNECTION:
+            return hello(&out[0], csock_create_connection(&out[0], "127.0.0.1", h->port,
+                                                          LIVENESS_MS, NULL));
+        case P_CREATE_SERVER:
+            return csock_create_server(&out[0], "127.0.0.1", NULL, AF_INET, 1, 0);
         default: return -EINVAL;
         }
+    }
+    if (p == P_CREATE_CONNECTION || p == P_CREATE_SERVER) {
+        int r = wrap(&out[0], socket(AF_INET, SOCK_STREAM, 0), AF_INET);
+        struct sockaddr_in any = {.sin_family = AF_INET,
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        if (r < 0) return r;
+        if (p == P_CREATE_CONNECTION)
+            return hello(&out[0], connect(out[0].fd, (const struct sockaddr *)&h->addr,
+                                          sizeof h->addr) < 0 ? -errno : 0);
+        return bind(out[0].fd, (struct sockaddr *)&any, sizeof any) < 0 ||
+                       listen(out[0].fd, 1) < 0 ? -errno : 0;
     }
     switch (p) {
     case P_OPEN: return wrap(&out[0], socket(AF_UNIX, SOCK_STREAM, 0), AF_UNIX);
@@ -86,11 +157,12 @@ static int create(const struct harness *h, enum path p, const csock_socket *base
 
 static void *creator(void *arg) {
     struct harness *h = arg;
-    csock_socket base, ring[RING][2];
+    csock_socket base, carrier[2], ring[RING][2];
     for (int i = 0; i < RING; i++) ring[i][0].fd = ring[i][1].fd = -1;
     int r = csock_open(&base, AF_UNIX, SOCK_DGRAM, 0);
+    if (r == 0) r = csock_socketpair(carrier, AF_UNIX, SOCK_STREAM, 0);
     if (r < 0) {
-        fail(h, "csock_open(base)", r);
+        fail(h, "csock_open(base) or csock_socketpair(carrier)", r);
         return NULL;
     }
     for (unsigned n = 0; !atomic_load(&h->stop); n++) {
@@ -98,7 +170,7 @@ static void *creator(void *arg) {
         enum path p = (enum path)(n % P_ACCEPT);
         csock_close(&slot[0]);
         csock_close(&slot[1]);
-        r = create(h, p, &base, slot);
+        r = create(h, p, &base, carrier, slot);
         if (r < 0) {
             fail(h, PATH_NAMES[p], r);
             break;
@@ -110,6 +182,8 @@ static void *creator(void *arg) {
     }
     for (int i = 0; i < RING; i++) csock_close(&ring[i][0]), csock_close(&ring[i][1]);
     csock_close(&base);
+    csock_close(&carrier[0]);
+    csock_close(&carrier[1]);
     return NULL;
 }
 
@@ -209,6 +283,7 @@ static long race(struct harness *h, const char *checker, int rounds) {
         fail(h, "listener", r < 0 ? r : -errno);
         return 0;
     }
+    snprintf(h->port, sizeof h->port, "%u", ntohs(h->addr.sin_port));
     pthread_t creators[CREATORS], conn, acc;
     for (int i = 0; i < CREATORS; i++) pthread_create(&creators[i], NULL, creator, h);
     pthread_create(&acc, NULL, acceptor, h);
@@ -236,11 +311,13 @@ static long race(struct harness *h, const char *checker, int rounds) {
 }
 
 static void report(struct harness *h, int rounds, long leaked) {
-    diag("%s: %d fork+exec rounds, %ld descriptors inherited; created: open %ld, socketpair %ld,"
-         " dup %ld, fromfd %ld, accept %ld",
-         h->plain ? "plain system calls" : "csock", rounds, leaked, atomic_load(&h->made[P_OPEN]),
-         atomic_load(&h->made[P_SOCKETPAIR]), atomic_load(&h->made[P_DUP]),
-         atomic_load(&h->made[P_FROMFD]), atomic_load(&h->made[P_ACCEPT]));
+    char made[256];
+    int at = 0;
+    for (int p = 0; p < P_COUNT && at < (int)sizeof made; p++)
+        at += snprintf(made + at, sizeof made - (size_t)at, "%s%s %ld", p ? ", " : "",
+                       PATH_NAMES[p], atomic_load(&h->made[p]));
+    diag("%s: %d fork+exec rounds, %ld descriptors inherited; created: %s",
+         h->plain ? "plain system calls" : "csock", rounds, leaked, made);
     is_int(atomic_load(&h->errors), 0, "%s harness: every creation and round ran",
            h->plain ? "plain" : "csock");
     is_int(atomic_load(&h->wrong_flags), 0, "%s harness: every socket was made %s",

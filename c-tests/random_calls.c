@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "tap.h"
@@ -62,7 +63,8 @@ enum fn {
     F_OPEN, F_SOCKETPAIR, F_ADOPT, F_FROMFD, F_DUP, F_ACCEPT, F_CLOSE, F_DETACH, F_SHUTDOWN,
     F_GET_INHERITABLE, F_SET_INHERITABLE, F_GET_BLOCKING, F_SET_BLOCKING, F_INSPECT,
     F_GETSOCKNAME, F_GETPEERNAME, F_FORMAT_ADDR, F_REPR, F_FAMILY_NAME, F_TYPE_NAME, F_CONSTANT,
-    F_CONSTANT64, F_LAST_ERROR, F_VERSION, F_AUDIT_ADD, F_LISTEN_FDS, F_COUNT
+    F_CONSTANT64, F_LAST_ERROR, F_VERSION, F_AUDIT_ADD, F_LISTEN_FDS, F_CREATE_CONNECTION,
+    F_CREATE_SERVER, F_CONNECT, F_SEND_FDS, F_RECV_FDS, F_CLOSE_FD, F_COUNT
 };
 static const char *const FN_NAMES[F_COUNT] = {
     "csock_open", "csock_socketpair", "csock_adopt", "csock_fromfd", "csock_dup", "csock_accept",
@@ -70,7 +72,9 @@ static const char *const FN_NAMES[F_COUNT] = {
     "csock_set_inheritable", "csock_get_blocking", "csock_set_blocking", "csock_inspect",
     "csock_getsockname", "csock_getpeername", "csock_format_addr", "csock_repr",
     "csock_family_name", "csock_type_name", "csock_constant", "csock_constant64",
-    "csock_last_error", "csock_version", "csock_audit_add", "csock_listen_fds"};
+    "csock_last_error", "csock_version", "csock_audit_add", "csock_listen_fds",
+    "csock_create_connection", "csock_create_server", "csock_connect", "csock_send_fds",
+    "csock_recv_fds", "csock_close_fd"};
 
 static uint64_t seed;
 static long call_no, total_calls, total_violations;
@@ -198,10 +202,26 @@ static struct entry *add(csock_socket s, int inheritable, int blocking, int desc
 
 static void drop(struct entry *e) { *e = owned[--n_owned]; }
 
+/* The carrier: a unix datagram pair (a fixture), and the messages queued on it, each with the
+ * model entries (by open file description) of the descriptors it carries (0: not a socket). */
+#define MAX_QUEUED 8
+static csock_socket carrier[2];
+static struct queued {
+    size_t n;
+    int desc[4];
+    csock_socket s[4];
+    int blocking[4];
+} queue[MAX_QUEUED];
+static int queued;
+
 static void set_desc_blocking(int desc, int blocking) {
     if (listener.desc == desc) listener.blocking = blocking;
     for (int i = 0; i < n_owned; i++)
         if (owned[i].desc == desc) owned[i].blocking = blocking;
+    /* Descriptors in flight share their open file description too. */
+    for (int m = 0; m < queued; m++)
+        for (size_t i = 0; i < queue[m].n; i++)
+            if (queue[m].desc[i] == desc) queue[m].blocking[i] = blocking;
 }
 
 static int getsockopt_int(int fd, int name) {
@@ -1032,6 +1052,229 @@ static void op_listen_fds(void) {
     check_fds();
 }
 
+/* ---- connecting, serving, passing descriptors (0.2) --------------------------------------- */
+
+static char listener_port[16];
+
+/* csock_create_connection: to the listener (one attempt that connects), to ports where nothing
+ * listens, with bad ports, bad options; numeric hosts only (no resolver traffic). */
+static void op_create_connection(void) {
+    if (pending >= MAX_PENDING) return;
+    static const char *const hosts[] = {"127.0.0.1", "127.0.0.1", "::1", NULL, "0.0.0.0"};
+    const char *host = PICK(hosts);
+    int which_port = (int)rnd(6);
+    const char *port = which_port < 3 ? listener_port : which_port == 3 ? "1" :
+                       which_port == 4 ? "70000" : NULL;
+    int timeouts[] = {-1, 2000, 1000};
+    int timeout = PICK(timeouts), null_out = chance(3);
+    csock_attempt attempts[4];
+    /* Room past the struct, zeroed, for a caller that says its struct is larger. */
+    struct {
+        csock_connect_opts o;
+        unsigned char later_fields[8];
+    } room = {.o = {.size = sizeof room.o, .attempts = attempts, .attempts_cap = rnd(5)}};
+    csock_connect_opts opts = room.o;
+    int use_opts = (int)rnd(3), bad = 0, nonblock = 0;
+    if (use_opts) {
+        if (chance(15)) opts.flags = any_int(), bad = (opts.flags & ~(SOCK_NONBLOCK | CSOCK_EINTR)) != 0;
+        else if (chance(30)) opts.flags = SOCK_NONBLOCK;
+        if (chance(10)) opts.size = rnd(2) ? 1 : sizeof room, bad = bad || opts.size == 1;
+        nonblock = !bad && (opts.flags & SOCK_NONBLOCK);
+    }
+    csock_socket out, sentinel;
+    scramble(&sentinel, sizeof sentinel);
+    out = sentinel;
+    begin(F_CREATE_CONNECTION, 1);
+    room.o = opts;
+    int r = csock_create_connection(null_out ? NULL : &out, host, port, timeout,
+                                    use_opts ? &room.o : NULL),
+        err = errno;
+    opts = room.o;
+    settle(r, err, &out, &sentinel, sizeof out);
+    if (null_out || which_port >= 4 || (use_opts && opts.size == 1))
+        expect_code(r, -EINVAL);
+    if (which_port == 3 && r != -EINVAL && !refused()) expect(r < 0, "connected to port 1");
+    if (r == 0) {
+        /* Only 127.0.0.1 and 0.0.0.0 (which Linux connects as loopback) reach the listener. */
+        check_hooks(r, 1, n_events);
+        check_created(&out, AF_INET, SOCK_STREAM, IPPROTO_TCP, !nonblock);
+        add(out, 0, !nonblock, 0);
+        pending++;
+        if (use_opts && opts.attempts_cap > 0)
+            expect(attempts[opts.attempts_len - 1 < opts.attempts_cap ? opts.attempts_len - 1 : 0]
+                           .error == 0 || opts.attempts_len > opts.attempts_cap,
+                   "the attempt that connected does not report error 0");
+    } else {
+        check_hooks(r, 1, 0);
+    }
+    check_fds();
+}
+
+/* csock_create_server: any family, numeric and abstract addresses, random flags and backlog. */
+static void op_create_server(void) {
+    static const int families[] = {AF_INET, AF_INET6, AF_UNIX, CSOCK_DEFAULT, AF_INET,
+                                   AF_NETLINK};
+    int family = rnd(10) ? PICK(families) : any_int();
+    char unix_name[64];
+    snprintf(unix_name, sizeof unix_name, "@csock-random-%d-%ld", (int)getpid(), call_no);
+    const char *inet_hosts[] = {NULL, "", "127.0.0.1", "::1", "0.0.0.0"};
+    const char *host = family == AF_UNIX ? (rnd(8) ? unix_name : NULL) : PICK(inet_hosts);
+    const char *port = family == AF_UNIX ? (chance(10) ? "0" : NULL)
+                                         : (rnd(4) ? NULL : rnd(2) ? "0" : "70000");
+    static const uint32_t flag_choices[] = {0, 0, SOCK_NONBLOCK, CSOCK_SERVER_REUSE_PORT,
+                                            CSOCK_SERVER_DUALSTACK, 0x100};
+    uint32_t flags = rnd(8) ? PICK(flag_choices) : (uint32_t)any_int();
+    int backlog = rnd(3) ? CSOCK_DEFAULT : (int)rnd(8) - 2, null_out = chance(3);
+    csock_socket out, sentinel;
+    scramble(&sentinel, sizeof sentinel);
+    out = sentinel;
+    begin(F_CREATE_SERVER, 1);
+    int r = csock_create_server(null_out ? NULL : &out, host, port, family, backlog, flags),
+        err = errno;
+    settle(r, err, &out, &sentinel, sizeof out);
+    check_hooks(r, 1, 1);
+    int known = CSOCK_SERVER_REUSE_PORT | CSOCK_SERVER_DUALSTACK | SOCK_NONBLOCK;
+    if (null_out || (flags & ~(uint32_t)known))
+        expect_code(r, -EINVAL);
+    if (r == 0) {
+        int fam = defaulted(family, AF_INET), blocking = !(flags & SOCK_NONBLOCK);
+        check_created(&out, fam, SOCK_STREAM, 0, blocking);
+        expect(getsockopt_int(out.fd, SO_ACCEPTCONN) == 1, "the server is not listening");
+        add(out, 0, blocking, 0);
+    }
+    check_fds();
+}
+
+/* csock_connect: any socket argument, to the listener or nowhere, random timeouts and flags. */
+static void op_connect_call(void) {
+    if (pending >= MAX_PENDING) return;
+    enum skind kind;
+    struct entry *e;
+    csock_socket scratch;
+    const csock_socket *sock = pick_sock(&kind, &e, 0, &scratch);
+    int mode = (int)rnd(6); /* 0: NULL addr, 1: len too large, else the listener */
+    socklen_t len = mode == 1 ? sizeof(struct sockaddr_storage) + 1 : sizeof listener_addr;
+    static const int timeouts[] = {-1, 0, 500};
+    int timeout = PICK(timeouts);
+    int flags = rnd(6) ? (rnd(2) ? 0 : CSOCK_EINTR) : any_int();
+    int was_nonblock = e ? fd_nonblock(e->s.fd) : -1;
+    begin(F_CONNECT, 0);
+    int r = csock_connect(sock, mode == 0 ? NULL : (struct sockaddr *)&listener_addr, len,
+                          timeout, flags),
+        err = errno;
+    settle(r, err, NULL, NULL, 0);
+    check_hooks(r, 0, 0);
+    if (kind == S_NULL || mode < 2 || (kind != S_CLOSED && (flags & ~CSOCK_EINTR)))
+        expect_code(r, kind == S_CLOSED && mode >= 2 && !(flags & ~CSOCK_EINTR) ? -EBADF : r);
+    if (skind_error(kind) && kind != S_NULL && mode >= 2 && !(flags & ~CSOCK_EINTR))
+        expect_code(r, skind_error(kind));
+    if (e) expect(fd_nonblock(e->s.fd) == was_nonblock, "csock_connect changed the blocking mode");
+    if ((r == 0 || r == -EINPROGRESS) && e && e->s.type == SOCK_STREAM) pending++;
+    check_fds();
+}
+
+
+static void op_send_fds(void) {
+    if (queued >= MAX_QUEUED) return;
+    enum skind kind = S_OWNED;
+    struct entry *e = NULL;
+    csock_socket scratch;
+    const csock_socket *sock = rnd(5) ? &carrier[0] : pick_sock(&kind, &e, 0, &scratch);
+    int on_carrier = sock == &carrier[0];
+    struct queued q = {.n = rnd(5)};
+    int fds[4];
+    for (size_t i = 0; i < q.n; i++) {
+        if (n_owned > 0 && rnd(4)) {
+            struct entry *src = &owned[rnd((unsigned)n_owned)];
+            fds[i] = src->s.fd;
+            q.desc[i] = src->desc, q.s[i] = src->s, q.blocking[i] = src->blocking;
+        } else {
+            fds[i] = PICK(nonsock);
+        }
+    }
+    size_t nfds = chance(5) ? 254 : q.n;
+    char data[4] = "abc";
+    struct iovec iov = {data, rnd(4)};
+    int flags = MSG_DONTWAIT | (chance(5) ? (int)(1u << rnd(31)) & ~MSG_OOB : 0);
+    begin(F_SEND_FDS, 0);
+    int r = csock_send_fds(sock, &iov, 1, nfds == 254 ? NULL : fds, nfds, flags, NULL, 0),
+        err = errno;
+    settle(r, err, NULL, NULL, 0);
+    check_hooks(r, 0, 0);
+    if (kind == S_NULL || nfds == 254) expect_code(r, -EINVAL);
+    if (r >= 0 && on_carrier) {
+        expect(r == (int)iov.iov_len, "sent %d of %zu bytes", r, iov.iov_len);
+        queue[queued++] = q;
+    } else if (r >= 0 && !on_carrier && q.n > 0 && e && e->s.family == AF_UNIX) {
+        /* Sent somewhere the model does not read: those references are the kernel's now. */
+    }
+    check_fds();
+}
+
+static void op_recv_fds(void) {
+    enum skind kind = S_OWNED;
+    struct entry *e = NULL;
+    csock_socket scratch;
+    const csock_socket *sock = rnd(5) ? &carrier[1] : pick_sock(&kind, &e, 0, &scratch);
+    int on_carrier = sock == &carrier[1];
+    if (!on_carrier && kind == S_OWNED && e && e->s.family == AF_UNIX) return; /* unmodelled */
+    struct {
+        char data[8];
+        int fds[4];
+        size_t nfds;
+        int msg_flags;
+    } a, sentinel;
+    scramble(&sentinel, sizeof sentinel);
+    a = sentinel;
+    size_t maxfds = rnd(5), len = rnd(2) ? sizeof a.data : rnd(2);
+    int null_nfds = chance(5);
+    begin(F_RECV_FDS, 0);
+    int r = csock_recv_fds(sock, a.data, len, a.fds, maxfds, null_nfds ? NULL : &a.nfds,
+                           MSG_DONTWAIT, rnd(2) ? &a.msg_flags : NULL, NULL, NULL),
+        err = errno;
+    settle(r, err, &a, &sentinel, sizeof a);
+    check_hooks(r, 0, 0);
+    if (kind == S_NULL || null_nfds) expect_code(r, -EINVAL);
+    else if (on_carrier && queued == 0) expect_code(r, -EAGAIN);
+    if (r >= 0 && on_carrier && queued > 0) {
+        struct queued q = queue[0];
+        memmove(queue, queue + 1, (size_t)(--queued) * sizeof queue[0]);
+        size_t want = q.n < maxfds ? q.n : maxfds;
+        expect(a.nfds == want, "received %zu descriptors of %zu sent (room for %zu)", a.nfds,
+               q.n, maxfds);
+        for (size_t i = 0; i < a.nfds && i < 4; i++) {
+            expect(fd_cloexec(a.fds[i]) == 1, "received descriptor %d is not close-on-exec",
+                   a.fds[i]);
+            if (q.desc[i]) {
+                csock_socket s = q.s[i];
+                s.fd = a.fds[i];
+                add(s, 0, q.blocking[i], q.desc[i]);
+            } else {
+                close(a.fds[i]);
+            }
+        }
+        if (maxfds < q.n && a.msg_flags != sentinel.msg_flags)
+            expect(a.msg_flags & MSG_CTRUNC, "descriptors cut off without MSG_CTRUNC");
+        for (size_t i = a.nfds; i < 4; i++)
+            expect(a.fds[i] == sentinel.fds[i], "entry %zu past nfds written", i);
+    }
+    check_fds();
+}
+
+static void op_close_fd(void) {
+    enum fkind kind;
+    struct entry *e;
+    int fd = pick_fd(&kind, &e);
+    if (kind == K_LISTENER || kind == K_NONSOCK) return; /* fixtures */
+    begin(F_CLOSE_FD, 0);
+    int r = csock_close_fd(fd), err = errno;
+    settle(r, err, NULL, NULL, 0);
+    check_hooks(r, 0, 0);
+    expect_code(r, kind == K_OWNED ? 0 : -EBADF);
+    if (kind == K_OWNED) drop(e);
+    check_fds();
+}
+
 /* ---- the sequences ------------------------------------------------------------------------ */
 
 static const struct {
@@ -1046,6 +1289,8 @@ static const struct {
     {op_getsockname, 2},    {op_getpeername, 2},    {op_format_addr, 4},
     {op_repr, 3},           {op_names, 1},          {op_constant, 2},
     {op_misc, 1},           {op_listen_fds, 2},
+    {op_create_connection, 3}, {op_create_server, 3}, {op_connect_call, 3},
+    {op_send_fds, 4},       {op_recv_fds, 4},       {op_close_fd, 3},
 };
 
 static void one_call(void) {
@@ -1075,7 +1320,18 @@ static void run(uint64_t s, long n) {
     call_no = 0;
     count_mismatches = 0;
     for (long i = 0; i < n; i++) one_call();
-    /* Close everything the sequence left open. */
+    /* Drain the carrier, then close everything the sequence left open. */
+    while (queued > 0) {
+        char byte[8];
+        int fds[4];
+        size_t n = 0;
+        struct queued q = queue[0];
+        memmove(queue, queue + 1, (size_t)(--queued) * sizeof queue[0]);
+        if (csock_recv_fds(&carrier[1], byte, sizeof byte, fds, 4, &n, MSG_DONTWAIT, NULL, NULL,
+                           NULL) >= 0)
+            for (size_t i = 0; i < n; i++) close(fds[i]);
+        (void)q;
+    }
     while (n_owned > 0) {
         begin(F_CLOSE, 0);
         int r = csock_close(&owned[0].s);
@@ -1125,6 +1381,11 @@ int main(int argc, char **argv) {
     }
     listener.blocking = 0;
     listener.desc = 1;
+    snprintf(listener_port, sizeof listener_port, "%u", ntohs(listener_addr.sin_port));
+    if (csock_socketpair(carrier, AF_UNIX, SOCK_DGRAM, 0) != 0) {
+        printf("Bail out! carrier: %s\n", csock_last_error());
+        return 1;
+    }
     is_int(csock_audit_add(hook, (void *)(intptr_t)0), 0, "audit hook 0 added");
     n_hooks = 1;
     base_fds = count_fds();
@@ -1142,6 +1403,8 @@ int main(int argc, char **argv) {
            FN_NAMES[f], calls[f], successes[f], violations[f]);
 
     csock_close(&listener.s);
+    csock_close(&carrier[0]);
+    csock_close(&carrier[1]);
     for (int i = 0; i < 4; i++) close(nonsock[i]);
     is_int(count_fds(), fds_start, "every descriptor is closed again");
     is_str(getenv("LISTEN_PID"), NULL, "the activation variables are gone");

@@ -682,7 +682,9 @@ int csock_fromfd(struct csock_socket *out, int fd, int family, int type, int pro
  * (`F_DUPFD_CLOEXEC`) recording the same family, type and protocol.
  *
  * Returns 0 and fills `*out`, or -errno (-EBADF for a closed `sock`, -EMFILE, -EINVAL for a NULL
- * pointer, or a hook's refusal) with `*out` untouched.
+ * pointer, or a hook's refusal) with `*out` untouched. `out` may be `sock` itself
+ * (`csock_dup(&s, &s)`): `*sock` is read before `*out` is written, and the original descriptor
+ * stays open (keep a copy of its number to close it).
  *
  * # Safety
  * `out` and `sock` are NULL or valid; `out` is writable.
@@ -719,7 +721,8 @@ int csock_socketpair(struct csock_socket *pair, int family, int type, int proto)
  *
  * Returns 0 and fills `*out`, or -errno (-EAGAIN on a non-blocking listener with no pending
  * connection, -EINTR with `CSOCK_EINTR`, -EBADF, -EINVAL, ...) with `*out`, `*addr` and
- * `*addrlen` untouched.
+ * `*addrlen` untouched. `out` may be `listener` itself: every input is read before any output
+ * is written (the listening descriptor stays open; keep a copy of its number to close it).
  *
  * # Safety
  * `listener` and `out` are NULL or valid; `addr` is NULL or writable for `*addrlen` bytes;
@@ -885,7 +888,9 @@ int csock_getpeername(const struct csock_socket *sock,
  * or `buf` is NULL with `size > 0`.
  *
  * # Safety
- * `addr` is NULL or readable for `len` bytes; `buf` is NULL or writable for `size` bytes.
+ * `addr` is NULL or readable for `len` bytes; `buf` is NULL or writable for as many bytes as
+ * the call writes (at most `size`). `buf` may overlap `addr` when `len` is at most
+ * `sizeof(struct sockaddr_storage)`, never when it is longer.
  */
 int csock_format_addr(const struct sockaddr *addr,
                       socklen_t len,

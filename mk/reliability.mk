@@ -34,7 +34,8 @@ VALGRIND       ?= valgrind
 VALGRIND_FLAGS := -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
                   --errors-for-leak-kinds=definite --child-silent-after-fork=yes --fair-sched=yes
 # Valgrind runs one thread at a time and every call far slower: the long loops run shorter.
-VALGRIND_ENV   := CSOCK_RACE_ROUNDS=20 CSOCK_RANDOM_CALLS=10000 CSOCK_AUDIT_CREATIONS=2000
+VALGRIND_ENV   := CSOCK_RACE_ROUNDS=20 CSOCK_RANDOM_CALLS=10000 CSOCK_AUDIT_CREATIONS=2000 \
+                  CSOCK_SIGNAL_CALLS=5000 CSOCK_LOAD_OPS=400
 # Tests that cannot run under valgrind, each with its reason:
 # - exhaustion lowers RLIMIT_NOFILE, which valgrind only emulates (it keeps its own descriptors
 #   above the limit): socketpair() is not held to the emulated limit, and an accept4() over it is
@@ -47,3 +48,16 @@ valgrind-test: lib $(C_TESTS)
 
 TEST_TARGETS += valgrind-test asan-test
 .PHONY: valgrind-test asan-test
+
+# make stress   the load test (c-tests/load.c: a create_server + accept server, create_connection
+#               clients, send_fds / recv_fds ping-pong) with STRESS_OPS operations (default
+#               200000; make test runs 4000, and 400 under valgrind), and the fork+exec race with
+#               STRESS_ROUNDS rounds (default 2000)
+STRESS_OPS    ?= 200000
+STRESS_ROUNDS ?= 2000
+
+stress: lib $(BUILD)/c-tests/load $(BUILD)/c-tests/race
+	CSOCK_LOAD_OPS=$(STRESS_OPS) CSOCK_RACE_ROUNDS=$(STRESS_ROUNDS) $(PROVE) -v --exec '' \
+	  $(BUILD)/c-tests/load $(BUILD)/c-tests/race
+
+.PHONY: stress

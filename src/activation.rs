@@ -56,20 +56,31 @@ fn parse_decimal(text: &[u8]) -> Option<c_int> {
     })
 }
 
-/// What the environment says: the descriptor count, once `LISTEN_PID` names this process.
-fn passed_count() -> Result<Option<usize>> {
-    let pid = sys::with_env(c"LISTEN_PID", |pid| pid.map(parse_decimal));
-    let Some(pid) = pid else {
+/// The values of the protocol's variables, as the environment holds them (`None`: not set).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ListenVars<'a> {
+    /// `LISTEN_PID`.
+    pub pid: Option<&'a [u8]>,
+    /// `LISTEN_FDS`.
+    pub fds: Option<&'a [u8]>,
+    /// `LISTEN_FDNAMES`.
+    pub names: Option<&'a [u8]>,
+}
+
+/// What the variables say, for the process `own_pid`: `None` when they are absent or name another
+/// process, else the descriptor count, checked against the names. A pure function of its inputs
+/// (the fuzzing target of the parser).
+pub fn parse(vars: ListenVars<'_>, own_pid: c_int) -> Result<Option<usize>> {
+    let Some(pid) = vars.pid.map(parse_decimal) else {
         return Ok(None);
     };
     let pid = pid
         .filter(|&pid| pid > 0)
         .ok_or(Error::new(libc::EINVAL, "LISTEN_PID is not a process id"))?;
-    if pid != sys::getpid() {
+    if pid != own_pid {
         return Ok(None);
     }
-    let count = sys::with_env(c"LISTEN_FDS", |count| count.map(parse_decimal));
-    let Some(count) = count else {
+    let Some(count) = vars.fds.map(parse_decimal) else {
         return Ok(None);
     };
     let count = count
@@ -77,8 +88,20 @@ fn passed_count() -> Result<Option<usize>> {
         .ok_or(Error::new(
             libc::EINVAL,
             "LISTEN_FDS is not a positive count",
-        ))?;
-    Ok(Some(count as usize))
+        ))? as usize;
+    check_names(vars.names, count)?;
+    Ok(Some(count))
+}
+
+/// [`parse`] over this process's environment.
+fn passed_count() -> Result<Option<usize>> {
+    sys::with_env(c"LISTEN_PID", |pid| {
+        sys::with_env(c"LISTEN_FDS", |fds| {
+            sys::with_env(c"LISTEN_FDNAMES", |names| {
+                parse(ListenVars { pid, fds, names }, sys::getpid())
+            })
+        })
+    })
 }
 
 /// The `LISTEN_FDNAMES` names, `:`-separated (an empty value has none).
@@ -150,7 +173,6 @@ fn receive(out: &mut dyn Entries) -> Result<usize> {
     let Some(n) = passed_count()? else {
         return Ok(0);
     };
-    sys::with_env(c"LISTEN_FDNAMES", |names| check_names(names, n))?;
     if out.cap() < n {
         return Err(Error::new(libc::ENOBUFS, "more descriptors than cap"));
     }
@@ -194,6 +216,51 @@ fn receive(out: &mut dyn Entries) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn vars<'a>(pid: &'a [u8], fds: Option<&'a [u8]>, names: Option<&'a [u8]>) -> ListenVars<'a> {
+        ListenVars {
+            pid: Some(pid),
+            fds,
+            names,
+        }
+    }
+
+    #[test]
+    fn parse_is_a_function_of_the_values() {
+        assert_eq!(parse(ListenVars::default(), 7).unwrap(), None);
+        assert_eq!(parse(vars(b"8", Some(b"2"), None), 7).unwrap(), None);
+        assert_eq!(parse(vars(b"7", None, None), 7).unwrap(), None);
+        assert_eq!(parse(vars(b"007", Some(b"2"), None), 7).unwrap(), Some(2));
+        assert_eq!(
+            parse(vars(b"7", Some(b"2"), Some(b"a:b")), 7).unwrap(),
+            Some(2)
+        );
+        assert_eq!(
+            parse(vars(b"7", Some(b"1"), Some(b"")), 7)
+                .unwrap_err()
+                .errno
+                .0,
+            libc::EINVAL
+        );
+        for bad in [&b"0"[..], b"-7", b"+7", b"7 ", b""] {
+            assert_eq!(
+                parse(vars(bad, Some(b"1"), None), 7).unwrap_err().errno.0,
+                libc::EINVAL
+            );
+        }
+        for bad in [&b"0"[..], b"-1", b"2147483645", b"x"] {
+            assert_eq!(
+                parse(vars(b"7", Some(bad), None), 7).unwrap_err().errno.0,
+                libc::EINVAL
+            );
+        }
+        let long = [b'n'; 256];
+        assert!(parse(vars(b"7", Some(b"1"), Some(&long)), 7).is_err());
+        assert_eq!(
+            parse(vars(b"7", Some(b"1"), Some(&long[..255])), 7).unwrap(),
+            Some(1)
+        );
+    }
 
     #[test]
     fn decimal_parsing_is_strict() {

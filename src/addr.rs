@@ -303,16 +303,10 @@ fn write_name(out: &mut Text<'_>, name: Option<&core::ffi::CStr>, value: c_int) 
 
 /// Appends `, key=<address>` when the address is known and its text is not empty, as Python's
 /// repr does.
-fn write_known_addr(
-    out: &mut Text<'_>,
-    key: &str,
-    addr: Result<(libc::sockaddr_storage, socklen_t)>,
-    proto: c_int,
-) {
-    let Ok((storage, len)) = addr else {
+fn write_known_addr(out: &mut Text<'_>, key: &str, addr: Option<&[u8]>, proto: c_int) {
+    let Some(bytes) = addr else {
         return;
     };
-    let bytes = sys::storage_bytes(&storage, len);
     if format_addr(bytes, proto, &mut Bytes(&mut [])) == 0 {
         return;
     }
@@ -324,12 +318,33 @@ fn write_known_addr(
 
 /// `csock_repr`: `<csock fd=3, family=AF_INET, type=SOCK_STREAM, proto=0, laddr=...>`.
 pub fn repr(sock: &csock_socket, buf: &mut dyn Sink) -> usize {
+    let (local, peer) = if sock.fd >= 0 {
+        (local_address(sock).ok(), peer_address(sock).ok())
+    } else {
+        (None, None)
+    };
+    repr_with(sock, known(&local), known(&peer), buf)
+}
+
+fn known(addr: &Option<(libc::sockaddr_storage, socklen_t)>) -> Option<&[u8]> {
+    addr.as_ref()
+        .map(|(storage, len)| sys::storage_bytes(storage, *len))
+}
+
+/// The text of [`repr`] with the socket's addresses given (`None`: not known): a pure function,
+/// the fuzzing target of `csock_repr`.
+pub fn repr_with(
+    sock: &csock_socket,
+    local: Option<&[u8]>,
+    peer: Option<&[u8]>,
+    buf: &mut dyn Sink,
+) -> usize {
     let mut out = Text::new(buf);
-    write_repr(&mut out, sock);
+    write_repr(&mut out, sock, local, peer);
     out.finish()
 }
 
-fn write_repr(out: &mut Text<'_>, sock: &csock_socket) {
+fn write_repr(out: &mut Text<'_>, sock: &csock_socket, local: Option<&[u8]>, peer: Option<&[u8]>) {
     out.bytes(if sock.fd < 0 {
         b"<csock [closed] fd="
     } else {
@@ -343,8 +358,8 @@ fn write_repr(out: &mut Text<'_>, sock: &csock_socket) {
     out.bytes(b", proto=");
     out.int(i64::from(sock.proto));
     if sock.fd >= 0 {
-        write_known_addr(out, "laddr", local_address(sock), sock.proto);
-        write_known_addr(out, "raddr", peer_address(sock), sock.proto);
+        write_known_addr(out, "laddr", local, sock.proto);
+        write_known_addr(out, "raddr", peer, sock.proto);
     }
     out.bytes(b">");
 }

@@ -5,7 +5,7 @@ use core::mem;
 
 use libc::{c_int, sockaddr, sockaddr_storage, socklen_t};
 
-use super::{arg, arg_mut, c_call, fd_of};
+use super::{Out, c_call, fd_of, read_arg};
 use crate::connect::{self, Options, Report};
 use crate::create::Address;
 use crate::error::{self, Error, Result};
@@ -121,8 +121,8 @@ pub unsafe extern "C" fn csock_connect(
     // SAFETY: `addr` is NULL or readable for `len` bytes, per this function's contract.
     let target = unsafe { address(addr, len) };
     // SAFETY: `sock` is NULL or valid, per this function's contract.
-    let result = unsafe { arg(sock, "sock is NULL") }
-        .and_then(|s| connect::connect(s, target.as_ref().map_err(|e| *e)?, timeout_ms, flags));
+    let result = unsafe { read_arg(sock, "sock is NULL") }
+        .and_then(|s| connect::connect(&s, target.as_ref().map_err(|e| *e)?, timeout_ms, flags));
     match result {
         Ok(()) => 0,
         Err(err) => error::fail_parts(
@@ -290,8 +290,8 @@ pub unsafe extern "C" fn csock_create_connection(
     let (host, port) = unsafe { (opt_str(host), opt_str(port)) };
     let mut report = Report::new();
     let result = (|| -> Result<()> {
-        // SAFETY: `out` and `opts` are NULL or valid, per this function's contract.
-        let out = unsafe { arg_mut(out, "out is NULL") }?;
+        // `out` is written last, through the pointer: it may alias an input.
+        let out = Out::new(out, "out is NULL")?;
         // SAFETY: as above.
         let view = unsafe { read_opts(opts) }?;
         let options = view.as_ref().map(|v| v.options).unwrap_or_default();
@@ -300,7 +300,8 @@ pub unsafe extern "C" fn csock_create_connection(
             // SAFETY: as above.
             unsafe { write_report(opts, view, &report) };
         }
-        *out = result?;
+        // SAFETY: `out` is writable, per this function's contract.
+        unsafe { out.write(result?) };
         Ok(())
     })();
     match result {

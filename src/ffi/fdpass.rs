@@ -5,7 +5,7 @@ use core::mem;
 
 use libc::{c_int, iovec, sockaddr, sockaddr_storage, socklen_t};
 
-use super::{arg, arg_mut, c_call, fd_of};
+use super::{Out, c_call, fd_of, read_arg};
 use crate::create::Address;
 use crate::error::Error;
 use crate::fdpass;
@@ -57,7 +57,7 @@ pub unsafe extern "C" fn csock_send_fds(
     c_call!(
         {
             // SAFETY: `sock` is NULL or valid, per this function's contract.
-            let sock = unsafe { arg(sock, "sock is NULL") }?;
+            let sock = unsafe { read_arg(sock, "sock is NULL") }?;
             if iov.is_null() && iovcnt != 0 {
                 return Err(Error::new(libc::EINVAL, "iov is NULL but iovcnt is not 0"));
             }
@@ -97,7 +97,7 @@ pub unsafe extern "C" fn csock_send_fds(
             };
             // SAFETY: `iov` is valid for `iovcnt` entries, per the contract.
             let iov = unsafe { IoVecs::new(iov, iovcnt) };
-            fdpass::send(sock, &iov, fds, flags, addr.as_ref())
+            fdpass::send(&sock, &iov, fds, flags, addr.as_ref())
         },
         // SAFETY: as above.
         csock_send_fds(fd = unsafe { fd_of(sock) }, nfds = nfds, flags = flags)
@@ -158,9 +158,11 @@ pub unsafe extern "C" fn csock_recv_fds(
 ) -> c_int {
     c_call!(
         {
-            // SAFETY: `sock` and `nfds` are NULL or valid, per this function's contract.
-            let (sock, nfds) =
-                unsafe { (arg(sock, "sock is NULL")?, arg_mut(nfds, "nfds is NULL")?) };
+            // The socket is read by value and the outputs written through their pointers only
+            // once the call succeeded: `buf` or an output may alias the socket.
+            // SAFETY: `sock` is NULL or valid, per this function's contract.
+            let sock = unsafe { read_arg(sock, "sock is NULL") }?;
+            let nfds = Out::new(nfds, "nfds is NULL")?;
             if buf.is_null() && len != 0 {
                 return Err(Error::new(libc::EINVAL, "buf is NULL but len is not 0"));
             }
@@ -170,25 +172,26 @@ pub unsafe extern "C" fn csock_recv_fds(
             // SAFETY: `buf` is writable for `len` bytes, per the contract.
             let buf = unsafe { RecvBuf::new(buf, len) };
             let want_addr = !addr.is_null() || !addrlen.is_null();
-            let got = fdpass::recv(sock, &buf, maxfds, flags, want_addr)?;
+            let got = fdpass::recv(&sock, &buf, maxfds, flags, want_addr)?;
             // Nothing below can fail: the out-parameters are written only now.
             let n = got.fds.len();
             got.fds.hand_over(|i, fd| {
                 // SAFETY: `i < n <= maxfds`, and `fds` is writable for the ints that arrive.
                 unsafe { fds.add(i).write(fd) }
             });
-            *nfds = n;
-            // SAFETY: each optional pointer is NULL or writable, per the contract.
+            // SAFETY: `nfds` is writable, and each optional pointer NULL or writable, per the
+            // contract.
             unsafe {
-                if let Some(out) = msg_flags.as_mut() {
-                    *out = got.flags;
+                nfds.write(n);
+                if !msg_flags.is_null() {
+                    msg_flags.write_unaligned(got.flags);
                 }
                 if let Some(from) = got.addr {
-                    if let Some(out) = addr.as_mut() {
-                        *out = from.storage;
+                    if !addr.is_null() {
+                        addr.write_unaligned(from.storage);
                     }
-                    if let Some(out) = addrlen.as_mut() {
-                        *out = from.len;
+                    if !addrlen.is_null() {
+                        addrlen.write_unaligned(from.len);
                     }
                 }
             }

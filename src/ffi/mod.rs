@@ -13,6 +13,9 @@ mod activation;
 mod audit;
 mod connect;
 mod fdpass;
+/// cbindgen:ignore
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 mod names;
 mod serve;
 mod socket;
@@ -99,35 +102,81 @@ pub(crate) use c_call;
 /// Resolves a pointer the caller must provide; `NULL` gives `EINVAL`.
 ///
 /// # Safety
-/// `ptr` is `NULL` or valid for reads of a `T` for the duration of the call.
+/// `ptr` is `NULL` or valid for reads of a `T` for the duration of the call, and nothing writes
+/// the `T` while the reference lives: for inputs that an output may alias, use [`read_arg`].
+#[allow(dead_code)] // every function of 0.1 reads its inputs by value now
 pub(crate) unsafe fn arg<'a, T>(ptr: *const T, what: &'static str) -> Result<&'a T> {
     // SAFETY: the caller guarantees `ptr` is NULL or valid; `as_ref` checks NULL.
     unsafe { ptr.as_ref() }.ok_or(Error::new(libc::EINVAL, what))
 }
 
-/// Resolves an out-pointer the caller must provide; `NULL` gives `EINVAL`. Nothing is written
-/// through it here: callers write only once the operation has succeeded.
+/// Resolves an in-out pointer the caller must provide (the one object a call both reads and
+/// writes, such as `csock_close`'s socket); `NULL` gives `EINVAL`.
 ///
 /// # Safety
-/// `ptr` is `NULL` or valid for reads and writes of a `T` for the duration of the call.
+/// `ptr` is `NULL` or valid for reads and writes of a `T` for the duration of the call, and no
+/// other argument points into it.
 pub(crate) unsafe fn arg_mut<'a, T>(ptr: *mut T, what: &'static str) -> Result<&'a mut T> {
     // SAFETY: the caller guarantees `ptr` is NULL or valid and unaliased; `as_mut` checks NULL.
     unsafe { ptr.as_mut() }.ok_or(Error::new(libc::EINVAL, what))
 }
 
-/// Makes a value with `make` and writes it to the caller's `out`, only on success; a `NULL`
-/// `out` gives `EINVAL` (`what` names it) before anything is made.
+/// Reads an input the caller must provide, by value, through the raw pointer; `NULL` gives
+/// `EINVAL`. No reference to the caller's memory outlives this call, so an output of the same
+/// call may point at the same object (`csock_dup(&s, &s)`): every input is read before any
+/// output is written.
 ///
 /// # Safety
-/// As for [`arg_mut`].
+/// `ptr` is `NULL` or valid for reads of a `T`.
+pub(crate) unsafe fn read_arg<T: Copy>(ptr: *const T, what: &'static str) -> Result<T> {
+    if ptr.is_null() {
+        return Err(Error::new(libc::EINVAL, what));
+    }
+    // SAFETY: non-NULL and valid for reads, per the caller; `read_unaligned` makes no claim on
+    // alignment and creates no reference.
+    Ok(unsafe { ptr.read_unaligned() })
+}
+
+/// An out-parameter, checked for `NULL` up front and written once, through the raw pointer,
+/// only when the call has succeeded (no `&mut` to the caller's memory ever exists, so it may
+/// alias an input, which is read before).
+pub(crate) struct Out<T>(*mut T);
+
+impl<T> Out<T> {
+    /// Checks an out-pointer the caller must provide; `NULL` gives `EINVAL` (`what` names it).
+    pub(crate) fn new(ptr: *mut T, what: &'static str) -> Result<Self> {
+        if ptr.is_null() {
+            Err(Error::new(libc::EINVAL, what))
+        } else {
+            Ok(Out(ptr))
+        }
+    }
+
+    /// Writes the value.
+    ///
+    /// # Safety
+    /// The pointer given to [`Out::new`] is valid for writes of a `T`.
+    pub(crate) unsafe fn write(self, value: T) {
+        // SAFETY: non-NULL (checked in `new`) and writable, per the caller.
+        unsafe { self.0.write_unaligned(value) };
+    }
+}
+
+/// Makes a value with `make` and writes it to the caller's `out`, only on success; a `NULL`
+/// `out` gives `EINVAL` (`what` names it) before anything is made. `out` is written through the
+/// raw pointer after `make` has read every input, so it may alias one.
+///
+/// # Safety
+/// `out` is `NULL` or valid for writes of a `T`.
 pub(crate) unsafe fn write_out<T>(
     out: *mut T,
     what: &'static str,
     make: impl FnOnce() -> Result<T>,
 ) -> Result<()> {
+    let out = Out::new(out, what)?;
+    let value = make()?;
     // SAFETY: forwarded from the caller.
-    let out = unsafe { arg_mut(out, what) }?;
-    *out = make()?;
+    unsafe { out.write(value) };
     Ok(())
 }
 
@@ -176,7 +225,7 @@ pub(crate) unsafe fn sock_call<T: IntoCReturn>(
     op: impl FnOnce(&csock_socket) -> Result<T>,
 ) -> c_int {
     // SAFETY: forwarded from the caller.
-    match unsafe { arg(sock, "sock is NULL") }.and_then(op) {
+    match unsafe { read_arg(sock, "sock is NULL") }.and_then(|s| op(&s)) {
         Ok(value) => value.into_c(),
         Err(err) => {
             // SAFETY: as above.
@@ -197,6 +246,6 @@ pub(crate) unsafe fn sock_call<T: IntoCReturn>(
 /// # Safety
 /// As for [`arg`].
 pub(crate) unsafe fn fd_of(sock: *const csock_socket) -> c_int {
-    // SAFETY: forwarded from the caller.
-    unsafe { sock.as_ref() }.map_or(-1, |s| s.fd)
+    // SAFETY: forwarded from the caller; the field is read through the pointer, by value.
+    unsafe { read_arg(sock, "") }.map_or(-1, |s| s.fd)
 }

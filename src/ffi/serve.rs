@@ -4,7 +4,7 @@ use core::ffi::{CStr, c_char};
 
 use libc::c_int;
 
-use super::arg_mut;
+use super::Out;
 use super::connect::opt_str;
 use crate::error::{self, Result};
 use crate::ffi::IntoCReturn;
@@ -49,9 +49,11 @@ pub unsafe extern "C" fn csock_create_server(
     let (host, port) = unsafe { (opt_str(host), opt_str(port)) };
     let mut bound = None;
     let result = (|| -> Result<()> {
-        // SAFETY: `out` is NULL or writable, per this function's contract.
-        let out = unsafe { arg_mut(out, "out is NULL") }?;
-        *out = serve::create_server(host, port, family, backlog, flags, &mut bound)?;
+        // `out` is written last, through the pointer: it may alias an input.
+        let out = Out::new(out, "out is NULL")?;
+        let server = serve::create_server(host, port, family, backlog, flags, &mut bound)?;
+        // SAFETY: `out` is writable, per this function's contract.
+        unsafe { out.write(server) };
         Ok(())
     })();
     match result {

@@ -2,7 +2,7 @@
 
 use libc::{c_int, sockaddr, socklen_t};
 
-use super::{arg, arg_mut, c_call, fd_of, sock_call, write_out};
+use super::{Out, arg_mut, c_call, fd_of, read_arg, sock_call, write_out};
 use crate::socket::csock_socket;
 use crate::{adopt, create, lifecycle, sys};
 
@@ -117,7 +117,9 @@ pub unsafe extern "C" fn csock_fromfd(
 /// (`F_DUPFD_CLOEXEC`) recording the same family, type and protocol.
 ///
 /// Returns 0 and fills `*out`, or -errno (-EBADF for a closed `sock`, -EMFILE, -EINVAL for a NULL
-/// pointer, or a hook's refusal) with `*out` untouched.
+/// pointer, or a hook's refusal) with `*out` untouched. `out` may be `sock` itself
+/// (`csock_dup(&s, &s)`): `*sock` is read before `*out` is written, and the original descriptor
+/// stays open (keep a copy of its number to close it).
 ///
 /// # Safety
 /// `out` and `sock` are NULL or valid; `out` is writable.
@@ -125,10 +127,11 @@ pub unsafe extern "C" fn csock_fromfd(
 pub unsafe extern "C" fn csock_dup(out: *mut csock_socket, sock: *const csock_socket) -> c_int {
     c_call!(
         {
+            // `out` may be `sock` itself: the socket is read, by value, before `out` is written.
             // SAFETY: both pointers are NULL or valid, per this function's contract.
-            let (out, sock) = unsafe { (arg_mut(out, "out is NULL")?, arg(sock, "sock is NULL")?) };
-            *out = adopt::dup(sock)?;
-            Ok(())
+            let sock = unsafe { read_arg(sock, "sock is NULL") }?;
+            // SAFETY: as above.
+            unsafe { write_out(out, "out is NULL", || adopt::dup(&sock)) }
         },
         // SAFETY: as above.
         csock_dup(fd = unsafe { fd_of(sock) })
@@ -157,9 +160,11 @@ pub unsafe extern "C" fn csock_socketpair(
     c_call!(
         {
             // SAFETY: `pair` is NULL or valid for two values, per this function's contract.
-            let pair = unsafe { arg_mut(pair.cast::<[csock_socket; 2]>(), "pair is NULL") }?;
-            *pair = create::socketpair(family, r#type, proto)?;
-            Ok(())
+            unsafe {
+                write_out(pair.cast::<[csock_socket; 2]>(), "pair is NULL", || {
+                    create::socketpair(family, r#type, proto)
+                })
+            }
         },
         csock_socketpair(family = family, type = r#type, proto = proto)
     )
@@ -178,7 +183,8 @@ pub unsafe extern "C" fn csock_socketpair(
 ///
 /// Returns 0 and fills `*out`, or -errno (-EAGAIN on a non-blocking listener with no pending
 /// connection, -EINTR with `CSOCK_EINTR`, -EBADF, -EINVAL, ...) with `*out`, `*addr` and
-/// `*addrlen` untouched.
+/// `*addrlen` untouched. `out` may be `listener` itself: every input is read before any output
+/// is written (the listening descriptor stays open; keep a copy of its number to close it).
 ///
 /// # Safety
 /// `listener` and `out` are NULL or valid; `addr` is NULL or writable for `*addrlen` bytes;
@@ -193,28 +199,29 @@ pub unsafe extern "C" fn csock_accept(
 ) -> c_int {
     c_call!(
         {
+            // Every input (the listener, `*addrlen`) is read by value before any output is
+            // written, through the raw pointers: `out` may be `listener` itself.
             // SAFETY: pointers are NULL or valid, per this function's contract.
-            let (listener, out) = unsafe {
-                (
-                    arg(listener, "listener is NULL")?,
-                    arg_mut(out, "out is NULL")?,
-                )
-            };
-            let addrlen = if addr.is_null() {
+            let listener = unsafe { read_arg(listener, "listener is NULL") }?;
+            let out = Out::new(out, "out is NULL")?;
+            let room = if addr.is_null() {
                 None
             } else {
                 // SAFETY: as above.
-                Some(unsafe { arg_mut(addrlen, "addr is given but addrlen is NULL") }?)
+                Some(unsafe { read_arg(addrlen, "addr is given but addrlen is NULL") }?)
             };
-            let (sock, peer) = create::accept(listener, flags)?;
-            if let Some(addrlen) = addrlen {
+            let (sock, peer) = create::accept(&listener, flags)?;
+            if let Some(room) = room {
                 let bytes = sys::storage_bytes(&peer.storage, peer.len);
-                let n = bytes.len().min(*addrlen as usize);
-                // SAFETY: `addr` is writable for `*addrlen` bytes and `n` does not exceed that.
+                let n = bytes.len().min(room as usize);
+                // SAFETY: `addr` is writable for `*addrlen` (read above) bytes, and `n` does not
+                // exceed that; the source is this call's own storage.
                 unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), addr.cast::<u8>(), n) };
-                *addrlen = peer.len;
+                // SAFETY: `addrlen` is non-NULL (read above) and writable, per the contract.
+                unsafe { addrlen.write_unaligned(peer.len) };
             }
-            *out = sock;
+            // SAFETY: `out` is writable, per the contract.
+            unsafe { out.write(sock) };
             Ok(())
         },
         // SAFETY: as above.

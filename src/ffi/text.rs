@@ -1,13 +1,14 @@
 //! Addresses, text, errors and version.
 
 use core::ffi::{CStr, c_char};
+use core::mem;
 
 use libc::{c_int, sockaddr, sockaddr_storage, socklen_t};
 
-use super::{arg, arg_mut, c_call, fd_of, text_buf};
-use crate::addr;
+use super::{Out, c_call, fd_of, read_arg, text_buf};
 use crate::error::{self, Error, Result};
 use crate::socket::csock_socket;
+use crate::{addr, sys};
 
 /// # Safety
 /// Pointers are NULL or valid, as for `csock_getsockname`.
@@ -17,17 +18,19 @@ unsafe fn address_into(
     len: *mut socklen_t,
     read: fn(&csock_socket) -> Result<(sockaddr_storage, socklen_t)>,
 ) -> Result<()> {
+    // The socket is read by value before anything is written: the outputs may alias it.
     // SAFETY: the caller guarantees each pointer is NULL or valid.
-    let (sock, out, len) = unsafe {
-        (
-            arg(sock, "sock is NULL")?,
-            arg_mut(out, "addr is NULL")?,
-            arg_mut(len, "len is NULL")?,
-        )
-    };
-    let (storage, n) = read(sock)?;
-    *out = storage;
-    *len = n;
+    let sock = unsafe { read_arg(sock, "sock is NULL") }?;
+    let (out, len) = (
+        Out::new(out, "addr is NULL")?,
+        Out::new(len, "len is NULL")?,
+    );
+    let (storage, n) = read(&sock)?;
+    // SAFETY: both are writable, per the caller.
+    unsafe {
+        out.write(storage);
+        len.write(n);
+    }
     Ok(())
 }
 
@@ -100,7 +103,9 @@ pub unsafe extern "C" fn csock_getpeername(
 /// or `buf` is NULL with `size > 0`.
 ///
 /// # Safety
-/// `addr` is NULL or readable for `len` bytes; `buf` is NULL or writable for `size` bytes.
+/// `addr` is NULL or readable for `len` bytes; `buf` is NULL or writable for as many bytes as
+/// the call writes (at most `size`). `buf` may overlap `addr` when `len` is at most
+/// `sizeof(struct sockaddr_storage)`, never when it is longer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn csock_format_addr(
     addr: *const sockaddr,
@@ -111,15 +116,30 @@ pub unsafe extern "C" fn csock_format_addr(
 ) -> c_int {
     c_call!(
         {
+            if len > 0 && addr.is_null() {
+                return Err(Error::new(libc::EINVAL, "addr is NULL"));
+            }
+            let mut buf = text_buf(buf, size)?;
+            // An address the size of any real one is copied first, so that `buf` may overlap
+            // it; a longer one is read in place (then `buf` must not overlap it).
+            let mut copy = sys::zeroed_storage();
             let bytes: &[u8] = if len == 0 {
                 &[]
-            } else if addr.is_null() {
-                return Err(Error::new(libc::EINVAL, "addr is NULL"));
+            } else if len as usize <= mem::size_of::<sockaddr_storage>() {
+                // SAFETY: `addr` is non-NULL and readable for `len` bytes, per the contract, and
+                // `copy` has room for them; a local cannot overlap the caller's memory.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        addr.cast::<u8>(),
+                        (&raw mut copy).cast::<u8>(),
+                        len as usize,
+                    );
+                }
+                sys::storage_bytes(&copy, len)
             } else {
                 // SAFETY: `addr` is non-NULL and readable for `len` bytes, per the contract.
                 unsafe { core::slice::from_raw_parts(addr.cast::<u8>(), len as usize) }
             };
-            let mut buf = text_buf(buf, size)?;
             Ok(addr::format_addr(bytes, proto, &mut buf))
         },
         csock_format_addr(len = len, size = size)
@@ -146,9 +166,10 @@ pub unsafe extern "C" fn csock_repr(
 ) -> c_int {
     c_call!(
         {
+            // Read by value first: `buf` may hold the socket.
             // SAFETY: `sock` is NULL or valid, per the contract.
-            let sock = unsafe { arg(sock, "sock is NULL") }?;
-            Ok(addr::repr(sock, &mut text_buf(buf, size)?))
+            let sock = unsafe { read_arg(sock, "sock is NULL") }?;
+            Ok(addr::repr(&sock, &mut text_buf(buf, size)?))
         },
         csock_repr(size = size)
     )

@@ -12,6 +12,9 @@ use core::mem;
 
 use libc::{c_int, sockaddr_storage, socklen_t};
 
+/// cbindgen:ignore
+#[cfg(feature = "fuzz")]
+pub mod fuzzing;
 pub mod rt;
 
 pub use rt::Fd;

@@ -73,6 +73,17 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     unsafe { libc::abort() }
 }
 
+/// The unwinding personality routine, for builds with debug assertions only (the dev profile of
+/// `make debug-test` and the fuzzing build): there, the standard library's checks of unsafe preconditions
+/// pull in `core::panicking::panic_nounwind_fmt`, which core was compiled to unwind from, and so
+/// refers to this symbol, which only std would define. It is never called: the personality runs
+/// only while a panic unwinds, and the panic handler above aborts instead.
+///
+/// cbindgen:ignore
+#[cfg(all(not(test), debug_assertions))]
+#[unsafe(no_mangle)]
+extern "C" fn rust_eh_personality() {}
+
 // std links the C library for its users; without std the library asks for it itself.
 #[link(name = "c")]
 unsafe extern "C" {}
