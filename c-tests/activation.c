@@ -351,11 +351,17 @@ struct failing_case {
     int err;
     const char *cloexec; /* each descriptor's close-on-exec flag, before and after */
     int unsets;          /* CSOCK_LISTEN_UNSET_ENV given: the variables must be gone */
+    const char *mentions; /* what the message names besides the call: a descriptor, a value */
 };
 
 static void failing(const struct failing_case *c) {
     run(&r, c->kinds, c->pid, c->count, c->names, c->unsets ? "5" : NULL, c->opts);
     fails(&r, c->what, c->err, c->cloexec);
+    if (c->mentions) {
+        const char *msg = get(&r, "last_error");
+        ok(msg && strstr(msg, c->mentions), "%s: the message names %s (%s)", c->what, c->mentions,
+           msg ? msg : "none");
+    }
     if (c->unsets) env_unset(&r, c->what);
     else env_kept(&r, c->what);
 }
@@ -365,31 +371,36 @@ static void failing_cases(void) {
     memset(name256, 'n', 256);
     strcpy(name256 + 256, ":b");
     const struct failing_case cases[] = {
-        {"LISTEN_PID=\"12x\"", "u", "12x", "1", NULL, OPTS("flags=0"), EINVAL, "0", 0},
-        {"two names for three", "uuu", "self", "3", "a:b", OPTS("flags=1"), EINVAL, "000", 1},
+        {"LISTEN_PID=\"12x\"", "u", "12x", "1", NULL, OPTS("flags=0"), EINVAL, "0", 0,
+         "(LISTEN_PID=\"12x\")"},
+        {"two names for three", "uuu", "self", "3", "a:b", OPTS("flags=1"), EINVAL, "000", 1,
+         "(LISTEN_FDNAMES=\"a:b\")"},
         {"four names for three", "uuu", "self", "3", "a:b:c:d", OPTS("flags=0"), EINVAL, "000",
-         0},
-        {"empty LISTEN_FDNAMES", "u", "self", "1", "", OPTS("flags=0"), EINVAL, "0", 0},
-        {"name of 256 bytes", "uu", "self", "2", name256, OPTS("flags=1"), EINVAL, "00", 1},
+         0, NULL},
+        {"empty LISTEN_FDNAMES", "u", "self", "1", "", OPTS("flags=0"), EINVAL, "0", 0, NULL},
+        {"name of 256 bytes", "uu", "self", "2", name256, OPTS("flags=1"), EINVAL, "00", 1, NULL},
         {"NULL out with cap 4", "u", "self", "1", NULL, OPTS("null", "cap=4", "flags=1"), EINVAL,
-         "0", 1},
+         "0", 1, NULL},
         /* Unknown bits are refused before any descriptor is looked at; with UNSET_ENV among
            them the variables are removed all the same ("whatever the outcome"). */
-        {"unknown flag 0x2", "u", "self", "1", NULL, OPTS("flags=2"), EINVAL, "0", 0},
+        {"unknown flag 0x2", "u", "self", "1", NULL, OPTS("flags=2"), EINVAL, "0", 0, NULL},
         {"unknown flag with UNSET_ENV", "u", "self", "1", NULL, OPTS("flags=0x80000001"), EINVAL,
-         "0", 1},
+         "0", 1, NULL},
         {"unknown flag 0x2 with UNSET_ENV", "u", "self", "1", NULL, OPTS("flags=3"), EINVAL, "0",
-         1},
+         1, NULL},
         /* A non-socket among sockets; fd 5 close-on-exec beforehand, fd 3 not: both stay so. */
         {"pipe at fd 4", "upt", "self", "3", NULL, OPTS("flags=1", "cloexec=5"), ENOTSOCK, "001",
-         1},
-        {"/dev/null at fd 3", "fu", "self", "2", NULL, OPTS("flags=0"), ENOTSOCK, "00", 0},
-        {"fd 4 closed", "ux", "self", "2", NULL, OPTS("flags=1"), EBADF, "0x", 1},
-        {"cap 2 for 3", "uuu", "self", "3", "a:b:c", OPTS("cap=2", "flags=1"), ENOBUFS, "000", 1},
+         1, "getsockopt(SO_DOMAIN) on fd 4: ENOTSOCK"},
+        {"/dev/null at fd 3", "fu", "self", "2", NULL, OPTS("flags=0"), ENOTSOCK, "00", 0,
+         " on fd 3: ENOTSOCK"},
+        {"fd 4 closed", "ux", "self", "2", NULL, OPTS("flags=1"), EBADF, "0x", 1,
+         " on fd 4: EBADF"},
+        {"cap 2 for 3", "uuu", "self", "3", "a:b:c", OPTS("cap=2", "flags=1"), ENOBUFS, "000", 1,
+         "more descriptors than cap (LISTEN_FDS=\"3\")"},
         {"NULL out with cap 0 for 1", "u", "self", "1", NULL, OPTS("null", "cap=0"), ENOBUFS, "0",
-         0},
+         0, NULL},
         {"LISTEN_FDS=2147483644 (the largest) with cap 16", "uu", "self", "2147483644", NULL,
-         OPTS("flags=0"), ENOBUFS, "00", 0},
+         OPTS("flags=0"), ENOBUFS, "00", 0, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) failing(&cases[i]);
 
@@ -398,8 +409,10 @@ static void failing_cases(void) {
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
         char what[64];
         snprintf(what, sizeof what, "LISTEN_FDS=\"%s\"", counts[i]);
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "(LISTEN_FDS=\"%s\")", counts[i]);
         failing(&(struct failing_case){what, "uuu", "self", counts[i], NULL, OPTS("flags=1"),
-                                       EINVAL, "000", 1});
+                                       EINVAL, "000", 1, quoted});
     }
 }
 
@@ -438,7 +451,8 @@ static void cloexec_failure_cases(void) {
         }
         failed(&r, what, EIO, cases[i].cloexec);
         const char *msg = get(&r, "last_error");
-        ok(msg && strstr(msg, "ioctl(FIOCLEX)"), "%s: message names ioctl(FIOCLEX)", what);
+        ok(msg && strstr(msg, "ioctl(FIOCLEX) on fd 5"), "%s: message names ioctl(FIOCLEX) on fd 5",
+           what);
         const char *nonblock = get(&r, "nonblock_before");
         ok(nonblock && strchr(nonblock, '1'), "%s: one descriptor non-blocking before", what);
         is_int(get_int(&r, "audits"), 3, "%s: all three audited before", what);

@@ -74,9 +74,10 @@ pub fn parse(vars: ListenVars<'_>, own_pid: c_int) -> Result<Option<usize>> {
     let Some(pid) = vars.pid.map(parse_decimal) else {
         return Ok(None);
     };
-    let pid = pid
-        .filter(|&pid| pid > 0)
-        .ok_or(Error::new(libc::EINVAL, "LISTEN_PID is not a process id"))?;
+    let pid = pid.filter(|&pid| pid > 0).ok_or_else(|| {
+        Error::new(libc::EINVAL, "LISTEN_PID is not a process id")
+            .with_var("LISTEN_PID", vars.pid.unwrap_or_default())
+    })?;
     if pid != own_pid {
         return Ok(None);
     }
@@ -85,11 +86,12 @@ pub fn parse(vars: ListenVars<'_>, own_pid: c_int) -> Result<Option<usize>> {
     };
     let count = count
         .filter(|&n| n > 0 && n <= c_int::MAX - LISTEN_FDS_START)
-        .ok_or(Error::new(
-            libc::EINVAL,
-            "LISTEN_FDS is not a positive count",
-        ))? as usize;
-    check_names(vars.names, count)?;
+        .ok_or_else(|| {
+            Error::new(libc::EINVAL, "LISTEN_FDS is not a positive count")
+                .with_var("LISTEN_FDS", vars.fds.unwrap_or_default())
+        })? as usize;
+    check_names(vars.names, count)
+        .map_err(|e| e.with_var("LISTEN_FDNAMES", vars.names.unwrap_or_default()))?;
     Ok(Some(count))
 }
 
@@ -151,9 +153,9 @@ const UNSET: Passed = Passed {
 fn set_cloexec_all(passed: &mut [Passed]) -> Result<()> {
     let fds = LISTEN_FDS_START..;
     let result = fds.zip(passed.iter_mut()).try_for_each(|(fd, p)| {
-        let flags = sys::fd_flags(fd).map_err(Error::at("fcntl(F_GETFD)"))?;
+        let flags = sys::fd_flags(fd).map_err(|e| Error::at("fcntl(F_GETFD)")(e).on_fd(fd))?;
         if flags & libc::FD_CLOEXEC == 0 {
-            sys::set_cloexec(fd, true).map_err(Error::at("ioctl(FIOCLEX)"))?;
+            sys::set_cloexec(fd, true).map_err(|e| Error::at("ioctl(FIOCLEX)")(e).on_fd(fd))?;
             p.cloexec_set = true;
         }
         Ok(())
@@ -174,13 +176,16 @@ fn receive(out: &mut dyn Entries) -> Result<usize> {
         return Ok(0);
     };
     if out.cap() < n {
-        return Err(Error::new(libc::ENOBUFS, "more descriptors than cap"));
+        let err = Error::new(libc::ENOBUFS, "more descriptors than cap");
+        return Err(sys::with_env(c"LISTEN_FDS", |fds| {
+            err.with_var("LISTEN_FDS", fds.unwrap_or_default())
+        }));
     }
 
     // Validate and audit every descriptor before changing any of them or writing `out`.
     let mut passed = rt::Buffer::new(n, UNSET).ok_or(Error::new(libc::ENOMEM, "malloc"))?;
     for (fd, p) in (LISTEN_FDS_START..).zip(passed.iter_mut()) {
-        p.detected = detect(fd, -1, -1, -1)?;
+        p.detected = detect(fd, -1, -1, -1).map_err(|e| e.on_fd(fd))?;
     }
     for (fd, p) in (LISTEN_FDS_START..).zip(passed.iter()) {
         let d = p.detected;

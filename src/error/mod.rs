@@ -25,8 +25,33 @@ pub struct Error {
     /// What failed: a system call such as `"getsockopt(SO_TYPE)"`, or a check such as
     /// `"negative file descriptor"`.
     pub what: &'static str,
-    /// For an audit hook's refusal, what the hook was shown (the message names those values).
-    pub event: Option<Event>,
+    /// What else the message names: the event a hook refused, the descriptor or the value of
+    /// an environment variable that was wrong.
+    pub detail: Detail,
+}
+
+/// The longest part of a variable's value that a [`Detail::Var`] keeps.
+pub(crate) const VALUE_LIMIT: usize = 24;
+
+/// What an [`Error`]'s message names besides what failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Nothing.
+    None,
+    /// The event an audit hook refused: `socket.__new__(fd=.., family=.., type=.., proto=..)`.
+    Event(Event),
+    /// The descriptor the system call was made on: `on fd 4`.
+    Fd(c_int),
+    /// An environment variable and the first [`VALUE_LIMIT`] bytes of its value (`len` is the
+    /// whole length): `(LISTEN_FDS="3x")`.
+    Var {
+        /// The variable.
+        name: &'static str,
+        /// Its value's first bytes.
+        value: [u8; VALUE_LIMIT],
+        /// Its value's length.
+        len: usize,
+    },
 }
 
 /// The result of a core operation.
@@ -38,7 +63,7 @@ impl Error {
         Error {
             errno: Errno(errno),
             what,
-            event: None,
+            detail: Detail::None,
         }
     }
 
@@ -47,7 +72,7 @@ impl Error {
         move |errno| Error {
             errno,
             what,
-            event: None,
+            detail: Detail::None,
         }
     }
 
@@ -56,7 +81,32 @@ impl Error {
         Error {
             errno: Errno(errno),
             what: "audit hook refused",
-            event: Some(*event),
+            detail: Detail::Event(*event),
+        }
+    }
+
+    /// This error, naming the descriptor it happened on.
+    pub fn on_fd(self, fd: c_int) -> Self {
+        Error {
+            detail: Detail::Fd(fd),
+            ..self
+        }
+    }
+
+    /// This error, quoting the environment variable `name` whose value it is about.
+    pub fn with_var(self, name: &'static str, value: &[u8]) -> Self {
+        let mut kept = [0u8; VALUE_LIMIT];
+        let n = value.len().min(VALUE_LIMIT);
+        if let (Some(dst), Some(src)) = (kept.get_mut(..n), value.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        Error {
+            detail: Detail::Var {
+                name,
+                value: kept,
+                len: value.len(),
+            },
+            ..self
         }
     }
 
@@ -416,20 +466,21 @@ impl Message<'_> {
 
     fn push_quoted(&mut self, text: &[u8]) {
         let shown = text.get(..TEXT_LIMIT).unwrap_or(text);
+        self.push_quoted_cut(shown, shown.len() < text.len());
+    }
+
+    /// `text` quoted and escaped, with `...` after the quote when it was `cut`.
+    fn push_quoted_cut(&mut self, text: &[u8], cut: bool) {
         self.push("\"");
-        if crate::names::is_plain(shown) {
-            self.push_ascii(shown);
+        if crate::names::is_plain(text) {
+            self.push_ascii(text);
         } else {
-            for byte in shown.iter().flat_map(|b| b.escape_ascii()) {
+            for byte in text.iter().flat_map(|b| b.escape_ascii()) {
                 // escape_ascii yields ASCII only.
                 self.push_ascii(&[byte]);
             }
         }
-        self.push(if shown.len() < text.len() {
-            "\"..."
-        } else {
-            "\""
-        });
+        self.push(if cut { "\"..." } else { "\"" });
     }
 }
 
@@ -475,8 +526,21 @@ impl Message<'_> {
     /// `<what>: <ENAME>: <description>`.
     fn push_error_text(&mut self, err: &Error) {
         self.push(err.what);
-        if let Some(event) = &err.event {
-            self.push_event(event);
+        match &err.detail {
+            Detail::None => {}
+            Detail::Event(event) => self.push_event(event),
+            Detail::Fd(fd) => {
+                self.push(" on fd ");
+                self.push_decimal(u64::from(fd.unsigned_abs()), *fd < 0);
+            }
+            Detail::Var { name, value, len } => {
+                self.push(" (");
+                self.push(name);
+                self.push("=");
+                let kept = value.get(..(*len).min(VALUE_LIMIT)).unwrap_or_default();
+                self.push_quoted_cut(kept, *len > VALUE_LIMIT);
+                self.push(")");
+            }
         }
         self.push(": ");
         let code = err.errno.0;
