@@ -19,6 +19,7 @@
 
 #include "tap.h"
 #include "seccomp.h"
+#include "interrupt.h"
 
 static const csock_socket SENTINEL = {0x5a5a5a5a, 0x5b5b, 0x5c5c, 0x5d5d};
 
@@ -103,12 +104,6 @@ static int refusing_hook(const char *event, int fd, int family, int type, int pr
 
 /* --- EINTR: a blocking accept in a thread, interrupted by a handler without SA_RESTART. --- */
 
-static volatile sig_atomic_t signals;
-static void on_sigusr1(int sig) {
-    (void)sig;
-    signals++;
-}
-
 struct blocked {
     const csock_socket *l;
     int raw;            /* 1: plain accept4 (the control), 0: csock_accept */
@@ -132,25 +127,6 @@ static void *blocked_accept(void *arg) {
     }
     return NULL;
 }
-
-/* The system call thread `tid` is blocked in, or -1 when it is running or gone. */
-static long blocked_in(pid_t tid) {
-    char path[64];
-    long nr = -1;
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        if (fscanf(f, "%ld", &nr) != 1) nr = -1;
-        fclose(f);
-    }
-    return nr;
-}
-
-/* Polls (at most ~10 s, never asserted on) until cond() holds. */
-#define WAIT_UNTIL(cond)                                                                    \
-    do {                                                                                    \
-        for (int i_ = 0; i_ < 10000 && !(cond); i_++) usleep(1000);                         \
-    } while (0)
 
 /*
  * Starts a blocking accept (csock's, or plain accept4 when raw), waits until the thread is
@@ -359,10 +335,7 @@ int main(void) {
     ok(rmdir(dir) == 0, "unix: temporary directory removed");
 
     /* EINTR: a handler installed without SA_RESTART. */
-    struct sigaction sa = {.sa_handler = on_sigusr1};
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
-    sigaction(SIGUSR1, &sa, NULL);
+    interrupt_setup();
     struct blocked control = {.raw = 1};
     interrupted_accept(&control);
     ok(control.result == -1 && control.err == EINTR,

@@ -16,6 +16,7 @@
 #include "tap.h"
 #include "seccomp.h"
 #include "net.h"
+#include "interrupt.h"
 
 static struct sockaddr_storage fast, slow, refused;
 static socklen_t fast_len, slow_len, refused_len;
@@ -67,33 +68,10 @@ static int csock_close_fd_thunk(void *arg) { return csock_close_fd(*(int *)arg);
 
 /* --- signals --- */
 
-static volatile sig_atomic_t signals;
-static void on_sigusr1(int sig) {
-    (void)sig;
-    signals++;
-}
-
-static long blocked_in(pid_t tid) {
-    char path[64];
-    long nr = -1;
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        if (fscanf(f, "%ld", &nr) != 1) nr = -1;
-        fclose(f);
-    }
-    return nr;
-}
-
 static int in_poll(pid_t tid) {
     long nr = blocked_in(tid);
     return nr == SYS_poll || nr == SYS_ppoll;
 }
-
-#define WAIT_UNTIL(cond)                                                                    \
-    do {                                                                                    \
-        for (int i_ = 0; i_ < 10000 && !(cond); i_++) usleep(1000);                         \
-    } while (0)
 
 struct blocked {
     int raw;                 /* 1: plain connect(2), the control */
@@ -220,9 +198,7 @@ int main(void) {
            "closed socket: -EBADF");
 
     /* Signals: a handler without SA_RESTART. */
-    struct sigaction sa = {.sa_handler = on_sigusr1};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGUSR1, &sa, NULL);
+    interrupt_setup();
 
     /* Control: a plain blocking connect to the full listener is interrupted with EINTR. */
     struct blocked ctl = {.raw = 1};

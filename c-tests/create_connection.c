@@ -18,6 +18,7 @@
 
 #include "tap.h"
 #include "net.h"
+#include "interrupt.h"
 
 static const csock_socket SENTINEL = {0x5a5a5a5a, 0x5b5b, 0x5c5c, 0x5d5d};
 #define CAP 8
@@ -103,12 +104,6 @@ static int hook(const char *event, int fd, int family, int type, int proto, void
     return 0;
 }
 
-static volatile sig_atomic_t signals;
-static void on_sigusr1(int sig) {
-    (void)sig;
-    signals++;
-}
-
 struct blocked {
     const char *host, *port; /* host NULL: 127.0.0.1 */
     int timeout, total, flags, delay;
@@ -133,23 +128,6 @@ static void *blocked_conn(void *arg) {
     b->elapsed = net_now_ms() - t0;
     return NULL;
 }
-
-static long blocked_in(pid_t tid) {
-    char path[64];
-    long nr = -1;
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        if (fscanf(f, "%ld", &nr) != 1) nr = -1;
-        fclose(f);
-    }
-    return nr;
-}
-
-#define WAIT_UNTIL(cond)                                                                    \
-    do {                                                                                    \
-        for (int i_ = 0; i_ < 10000 && !(cond); i_++) usleep(1000);                         \
-    } while (0)
 
 /* The resolver's order for a name, as text: what csock must follow. */
 static int resolved(const char *host, const char *port, char out[][128], int max) {
@@ -679,9 +657,7 @@ int main(void) {
 
 signals:
     /* Signals: CSOCK_EINTR returns -EINTR; without it a total deadline still holds. */
-    struct sigaction sa = {.sa_handler = on_sigusr1};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGUSR1, &sa, NULL);
+    interrupt_setup();
     struct blocked b = {.port = slow, .timeout = -1, .flags = CSOCK_EINTR};
     pthread_t t;
     int before = count_fds();

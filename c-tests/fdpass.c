@@ -24,6 +24,7 @@
 
 #include "tap.h"
 #include "seccomp.h"
+#include "interrupt.h"
 
 #ifndef SO_PASSPIDFD
 #define SO_PASSPIDFD 76
@@ -103,29 +104,6 @@ static void received_ok(const struct got *g, const int *want, size_t n, const ch
 }
 
 /* --- EINTR --------------------------------------------------------------------------------- */
-
-static volatile sig_atomic_t signals;
-static void on_sigusr1(int sig) {
-    (void)sig;
-    signals++;
-}
-
-static long blocked_in(pid_t tid) {
-    char path[64];
-    long nr = -1;
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        if (fscanf(f, "%ld", &nr) != 1) nr = -1;
-        fclose(f);
-    }
-    return nr;
-}
-
-#define WAIT_UNTIL(cond)                                                                    \
-    do {                                                                                    \
-        for (int i_ = 0; i_ < 10000 && !(cond); i_++) usleep(1000);                         \
-    } while (0)
 
 struct blocked {
     const csock_socket *s;
@@ -614,10 +592,7 @@ int main(void) {
 
     /* EINTR: a handler installed without SA_RESTART. */
     {
-        struct sigaction sa = {.sa_handler = on_sigusr1};
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGUSR1, &sa, NULL);
-
+        interrupt_setup();
         struct blocked control = {.s = &p[1], .mode = 1};
         pthread_t t = start_and_interrupt(&control, SYS_recvmsg, "control");
         pthread_join(t, NULL);
