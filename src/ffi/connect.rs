@@ -5,9 +5,8 @@ use core::mem;
 
 use libc::{c_int, sockaddr, sockaddr_storage, socklen_t};
 
-use super::{Out, c_call, fd_of, read_arg};
+use super::{Out, address, c_call, fd_of, read_arg};
 use crate::connect::{self, Options, Report};
-use crate::create::Address;
 use crate::error::{self, Error, Result};
 use crate::socket::csock_socket;
 use crate::{lifecycle, resolve, sys};
@@ -59,33 +58,6 @@ pub struct csock_connect_opts {
 pub(crate) unsafe fn opt_str<'a>(s: *const c_char) -> Option<&'a CStr> {
     // SAFETY: forwarded from the caller.
     (!s.is_null()).then(|| unsafe { CStr::from_ptr(s) })
-}
-
-/// The caller's address, copied into a whole zeroed storage.
-///
-/// # Safety
-/// `addr` is NULL or readable for `len` bytes.
-unsafe fn address(addr: *const sockaddr, len: socklen_t) -> Result<Address> {
-    if addr.is_null() {
-        return Err(Error::new(libc::EINVAL, "addr is NULL"));
-    }
-    let size = mem::size_of::<sockaddr_storage>();
-    if len as usize > size {
-        return Err(Error::new(
-            libc::EINVAL,
-            "len is larger than sizeof(struct sockaddr_storage)",
-        ));
-    }
-    let mut storage = sys::zeroed_storage();
-    // SAFETY: `addr` is readable for `len` bytes, which fit in the storage.
-    unsafe {
-        core::ptr::copy_nonoverlapping(
-            addr.cast::<u8>(),
-            (&raw mut storage).cast::<u8>(),
-            len as usize,
-        );
-    }
-    Ok(Address { storage, len })
 }
 
 /// Connects a socket, like `sock.settimeout(t); sock.connect(addr)` in CPython, without changing

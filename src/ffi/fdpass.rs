@@ -1,16 +1,14 @@
 //! Passing descriptors over unix sockets.
 
 use core::ffi::c_void;
-use core::mem;
 
 use libc::{c_int, iovec, sockaddr, sockaddr_storage, socklen_t};
 
-use super::{Out, c_call, fd_of, read_arg};
-use crate::create::Address;
+use super::{Out, address, c_call, fd_of, read_arg};
 use crate::error::Error;
 use crate::fdpass;
 use crate::socket::csock_socket;
-use crate::sys::{self, IoVecs, RecvBuf};
+use crate::sys::{IoVecs, RecvBuf};
 
 /// Sends data and descriptors over a unix socket, like `socket.send_fds(sock, buffers, fds,
 /// flags, address)`, done right.
@@ -74,26 +72,8 @@ pub unsafe extern "C" fn csock_send_fds(
             let addr = if addr.is_null() {
                 None
             } else {
-                let len = addrlen as usize;
-                if len > mem::size_of::<sockaddr_storage>() {
-                    return Err(Error::new(
-                        libc::EINVAL,
-                        "addrlen is larger than struct sockaddr_storage",
-                    ));
-                }
-                let mut storage = sys::zeroed_storage();
-                // SAFETY: `addr` is readable for `addrlen` bytes, which fit in the storage.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(
-                        addr.cast::<u8>(),
-                        (&raw mut storage).cast::<u8>(),
-                        len,
-                    );
-                }
-                Some(Address {
-                    storage,
-                    len: addrlen,
-                })
+                // SAFETY: `addr` is readable for `addrlen` bytes, per the contract.
+                Some(unsafe { address(addr, addrlen) }?)
             };
             // SAFETY: `iov` is valid for `iovcnt` entries, per the contract.
             let iov = unsafe { IoVecs::new(iov, iovcnt) };

@@ -249,3 +249,34 @@ pub(crate) unsafe fn fd_of(sock: *const csock_socket) -> c_int {
     // SAFETY: forwarded from the caller; the field is read through the pointer, by value.
     unsafe { read_arg(sock, "") }.map_or(-1, |s| s.fd)
 }
+
+/// The caller's address, copied into a whole zeroed storage: `NULL` or a `len` above
+/// `sizeof(struct sockaddr_storage)` is `EINVAL`.
+///
+/// # Safety
+/// `addr` is NULL or readable for `len` bytes.
+pub(crate) unsafe fn address(
+    addr: *const libc::sockaddr,
+    len: libc::socklen_t,
+) -> Result<crate::create::Address> {
+    if addr.is_null() {
+        return Err(Error::new(libc::EINVAL, "addr is NULL"));
+    }
+    let size = core::mem::size_of::<libc::sockaddr_storage>();
+    if len as usize > size {
+        return Err(Error::new(
+            libc::EINVAL,
+            "len is larger than sizeof(struct sockaddr_storage)",
+        ));
+    }
+    let mut storage = crate::sys::zeroed_storage();
+    // SAFETY: `addr` is readable for `len` bytes, which fit in the storage.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            addr.cast::<u8>(),
+            (&raw mut storage).cast::<u8>(),
+            len as usize,
+        );
+    }
+    Ok(crate::create::Address { storage, len })
+}
