@@ -183,7 +183,8 @@ fn receive(out: &mut dyn Entries) -> Result<usize> {
     }
 
     // Validate and audit every descriptor before changing any of them or writing `out`.
-    let mut passed = rt::Buffer::new(n, UNSET).ok_or(Error::new(libc::ENOMEM, "malloc"))?;
+    let mut passed =
+        rt::Scratch::<Passed, 16>::new(n, UNSET).ok_or(Error::new(libc::ENOMEM, "malloc"))?;
     for (fd, p) in (LISTEN_FDS_START..).zip(passed.iter_mut()) {
         p.detected = detect(fd, -1, -1, -1).map_err(|e| e.on_fd(fd))?;
     }
