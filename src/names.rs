@@ -49,9 +49,15 @@ pub fn constant(name: &[u8]) -> Option<i64> {
     let displacement = TABLE.displacements[bucket_of(hash)];
     let index = TABLE.slots[slot_of(hash, displacement)];
     // An empty slot holds EMPTY, which is no index.
-    let [at, len] = *SPANS.get(usize::from(index))?;
-    let known = NAMES.get(usize::from(at)..usize::from(at) + usize::from(len))?;
-    (known == name).then(|| VALUES.get(usize::from(index)).copied())?
+    let [at, len_and_sign] = *SPANS.get(usize::from(index))?;
+    let len = usize::from(len_and_sign & !NEGATIVE);
+    let known = NAMES.get(usize::from(at)..usize::from(at) + len)?;
+    let bits = *VALUES.get(usize::from(index))?;
+    (known == name).then_some(if len_and_sign & NEGATIVE != 0 {
+        i64::from(bits as i32)
+    } else {
+        i64::from(bits)
+    })
 }
 
 /// The 32-bit pattern of a value, as C code stores it in an `int` (`CAN_EFF_FLAG`, 0x80000000,
@@ -78,10 +84,14 @@ const COUNT: usize = CONSTANTS.len();
 
 /// Every name, back to back (no NUL), in table order.
 static NAMES: [u8; NAMES_LEN] = names_blob();
-/// Per constant, where its name is in [`NAMES`]: offset and length.
+/// Per constant, where its name is in [`NAMES`]: offset, and length with [`NEGATIVE`] set for a
+/// negative value.
 static SPANS: [[u16; 2]; COUNT] = spans();
-/// Per constant, its value.
-static VALUES: [i64; COUNT] = values();
+/// Per constant, the 32 bits of its value (every value is in `i32::MIN ..= u32::MAX`; a negative
+/// one is sign-extended back, see [`SPANS`]).
+static VALUES: [u32; COUNT] = values();
+/// In a span's length: the value is negative.
+const NEGATIVE: u16 = 0x8000;
 
 const NAMES_LEN: usize = {
     let mut total = 0;
@@ -115,18 +125,24 @@ const fn spans() -> [[u16; 2]; COUNT] {
     let (mut i, mut at) = (0, 0);
     while i < COUNT {
         let len = CONSTANTS[i].0.to_bytes().len();
-        spans[i] = [at as u16, len as u16];
+        let sign = if CONSTANTS[i].1 < 0 { NEGATIVE } else { 0 };
+        spans[i] = [at as u16, len as u16 | sign];
         at += len;
         i += 1;
     }
     spans
 }
 
-const fn values() -> [i64; COUNT] {
-    let mut values = [0i64; COUNT];
+const fn values() -> [u32; COUNT] {
+    let mut values = [0u32; COUNT];
     let mut i = 0;
     while i < COUNT {
-        values[i] = CONSTANTS[i].1;
+        let value = CONSTANTS[i].1;
+        assert!(
+            value >= i32::MIN as i64 && value <= u32::MAX as i64,
+            "a constant does not fit 32 bits: widen VALUES"
+        );
+        values[i] = value as u32;
         i += 1;
     }
     values

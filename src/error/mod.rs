@@ -30,8 +30,9 @@ pub struct Error {
     pub detail: Detail,
 }
 
-/// The longest part of a variable's value that a [`Detail::Var`] keeps.
-pub(crate) const VALUE_LIMIT: usize = 24;
+/// The longest part of a variable's value that a [`Detail::Var`] keeps (enough for any
+/// `LISTEN_PID` or `LISTEN_FDS`; a longer `LISTEN_FDNAMES` is shown cut).
+pub(crate) const VALUE_LIMIT: usize = 14;
 
 /// What an [`Error`]'s message names besides what failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,8 +50,8 @@ pub enum Detail {
         name: &'static str,
         /// Its value's first bytes.
         value: [u8; VALUE_LIMIT],
-        /// Its value's length.
-        len: usize,
+        /// Its value's length, up to 255 (a longer value counts as 255: it is shown cut).
+        len: u8,
     },
 }
 
@@ -104,7 +105,7 @@ impl Error {
             detail: Detail::Var {
                 name,
                 value: kept,
-                len: value.len(),
+                len: u8::try_from(value.len()).unwrap_or(u8::MAX),
             },
             ..self
         }
@@ -537,8 +538,9 @@ impl Message<'_> {
                 self.push(" (");
                 self.push(name);
                 self.push("=");
-                let kept = value.get(..(*len).min(VALUE_LIMIT)).unwrap_or_default();
-                self.push_quoted_cut(kept, *len > VALUE_LIMIT);
+                let len = usize::from(*len);
+                let kept = value.get(..len.min(VALUE_LIMIT)).unwrap_or_default();
+                self.push_quoted_cut(kept, len > VALUE_LIMIT);
                 self.push(")");
             }
         }
