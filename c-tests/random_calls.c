@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <limits.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
@@ -64,7 +65,8 @@ enum fn {
     F_GET_INHERITABLE, F_SET_INHERITABLE, F_GET_BLOCKING, F_SET_BLOCKING, F_INSPECT,
     F_GETSOCKNAME, F_GETPEERNAME, F_FORMAT_ADDR, F_REPR, F_FAMILY_NAME, F_TYPE_NAME, F_CONSTANT,
     F_CONSTANT64, F_LAST_ERROR, F_VERSION, F_AUDIT_ADD, F_LISTEN_FDS, F_CREATE_CONNECTION,
-    F_CREATE_SERVER, F_CONNECT, F_SEND_FDS, F_RECV_FDS, F_CLOSE_FD, F_COUNT
+    F_CREATE_SERVER, F_CONNECT, F_SEND_FDS, F_RECV_FDS, F_CLOSE_FD, F_HAS_DUALSTACK, F_GAI_ERROR,
+    F_STRERROR, F_VERSION_NUMBER, F_COUNT
 };
 static const char *const FN_NAMES[F_COUNT] = {
     "csock_open", "csock_socketpair", "csock_adopt", "csock_fromfd", "csock_dup", "csock_accept",
@@ -74,7 +76,8 @@ static const char *const FN_NAMES[F_COUNT] = {
     "csock_family_name", "csock_type_name", "csock_constant", "csock_constant64",
     "csock_last_error", "csock_version", "csock_audit_add", "csock_listen_fds",
     "csock_create_connection", "csock_create_server", "csock_connect", "csock_send_fds",
-    "csock_recv_fds", "csock_close_fd"};
+    "csock_recv_fds", "csock_close_fd", "csock_has_dualstack_ipv6", "csock_gai_error",
+    "csock_strerror", "csock_version_number"};
 
 static uint64_t seed;
 static long call_no, total_calls, total_violations;
@@ -980,6 +983,47 @@ static void op_misc(void) {
     const char *msg = csock_last_error();
     successes[cur]++;
     expect(msg != NULL, "csock_last_error returned NULL");
+    begin(F_VERSION_NUMBER, 0);
+    int number = csock_version_number();
+    successes[cur]++;
+    expect(number == CSOCK_VERSION_NUMBER, "csock_version_number() is %d", number);
+}
+
+/* The resolver codes and their texts, for any return code. */
+static void op_codes(void) {
+    static const int eai[] = {EAI_BADFLAGS, EAI_NONAME, EAI_AGAIN,  EAI_FAIL,   EAI_FAMILY,
+                              EAI_SOCKTYPE, EAI_SERVICE, EAI_MEMORY, EAI_NODATA, EAI_ADDRFAMILY};
+    int rc;
+    switch (rnd(4)) {
+    case 0: rc = -(CSOCK_EAI_BASE - PICK(eai)); break;
+    case 1: rc = -(int)rnd(140); break;
+    case 2: rc = -(CSOCK_EAI_BASE + (int)rnd(200)); break;
+    default: rc = any_int();
+    }
+    begin(F_GAI_ERROR, 0);
+    int gai = csock_gai_error(rc);
+    successes[cur]++;
+    if (gai != 0)
+        expect(rc == -(CSOCK_EAI_BASE - gai), "csock_gai_error(%d) is %d", rc, gai);
+    if (rc > -CSOCK_EAI_BASE) expect(gai == 0, "csock_gai_error(%d) is %d, not 0", rc, gai);
+    begin(F_STRERROR, 0);
+    const char *text = csock_strerror(rc);
+    successes[cur]++;
+    expect(text && *text, "csock_strerror(%d) is NULL or empty", rc);
+    if (text && gai != 0)
+        expect(strcmp(text, gai_strerror(gai)) == 0, "csock_strerror(%d) is '%s'", rc, text);
+    if (text && rc < 0 && rc > -CSOCK_EAI_BASE && strncmp(strerror(-rc), "Unknown", 7) != 0)
+        expect(strcmp(text, strerror(-rc)) == 0, "csock_strerror(%d) is '%s'", rc, text);
+    check_fds();
+}
+
+/* csock_has_dualstack_ipv6: a probe socket, closed again (the count must not change). */
+static void op_has_dualstack(void) {
+    begin(F_HAS_DUALSTACK, 0);
+    int r = csock_has_dualstack_ipv6(), err = errno;
+    settle(r, err, NULL, NULL, 0);
+    expect(r == 0 || r == 1, "csock_has_dualstack_ipv6() is %d", r);
+    check_fds();
 }
 
 static void op_audit_add(void) {
@@ -1291,6 +1335,7 @@ static const struct {
     {op_misc, 1},           {op_listen_fds, 2},
     {op_create_connection, 3}, {op_create_server, 3}, {op_connect_call, 3},
     {op_send_fds, 4},       {op_recv_fds, 4},       {op_close_fd, 3},
+    {op_codes, 2},          {op_has_dualstack, 1},
 };
 
 static void one_call(void) {

@@ -11,10 +11,14 @@ DEBUG_LIBOUT := $(BUILD)/debug/lib
 
 .PHONY: debug-lib debug-test
 
-debug-lib:
-	$(CARGO) build --quiet
+# Linked as `make lib` links the shipped library (from the static archive, with the symbol
+# versions), from the dev profile's archive.
+debug-lib: lib
+	$(CARGO) build --quiet --lib
 	@mkdir -p $(DEBUG_LIBOUT)
-	@$(call stage,$(CARGO_TARGET_DIR)/debug/libcsock.so,$(DEBUG_LIBOUT)/$(REALNAME))
+	$(CC) $(SHLIB_LDFLAGS) $(LDFLAGS) -o $(DEBUG_LIBOUT)/$(REALNAME) \
+	  -Wl,--whole-archive $(CARGO_TARGET_DIR)/debug/libcsock.a -Wl,--no-whole-archive \
+	  $$(cat $(NATIVE_LIBS))
 	@ln -sfn $(REALNAME) $(DEBUG_LIBOUT)/$(SONAME)
 
 # The check that the tests load the debug build, not the release one, comes first.
