@@ -117,7 +117,7 @@ $(BUILD)/%: %.c include/csock.h $(LIBOUT)/$(REALNAME)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LINK)
 
-$(C_TESTS): c-tests/tap.h c-tests/seccomp.h c-tests/interrupt.h
+$(C_TESTS): c-tests/tap.h c-tests/seccomp.h c-tests/interrupt.h c-tests/inherit.h
 
 examples: lib $(EXAMPLES)
 

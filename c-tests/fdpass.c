@@ -25,6 +25,7 @@
 #include "tap.h"
 #include "seccomp.h"
 #include "interrupt.h"
+#include "inherit.h"
 
 #ifndef SO_PASSPIDFD
 #define SO_PASSPIDFD 76
@@ -211,17 +212,6 @@ static int run_checker(const char *checker) {
         WEXITSTATUS(status) > 100)
         return -1;
     return WEXITSTATUS(status);
-}
-
-static void shelter_inherited(void) {
-    DIR *dir = opendir("/proc/self/fd");
-    if (!dir) return;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        int fd = atoi(e->d_name);
-        if (e->d_name[0] != '.' && fd > 2 && fd != dirfd(dir)) fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-    closedir(dir);
 }
 
 int main(void) {

@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 
 #include "tap.h"
+#include "inherit.h"
 
 #define CREATORS 3
 #define RING 8
@@ -325,18 +326,6 @@ static void report(struct harness *h, int rounds, long leaked) {
     for (int p = 0; p < P_COUNT; p++)
         ok(atomic_load(&h->made[p]) > 0, "%s harness: %s ran concurrently with the forks",
            h->plain ? "plain" : "csock", PATH_NAMES[p]);
-}
-
-/* Marks every descriptor this program inherited close-on-exec: they are not the test's to count. */
-static void shelter_inherited(void) {
-    DIR *dir = opendir("/proc/self/fd");
-    if (!dir) return;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        int fd = atoi(e->d_name);
-        if (e->d_name[0] != '.' && fd > 2 && fd != dirfd(dir)) fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-    closedir(dir);
 }
 
 static void checker_path(char *buf, size_t size) {

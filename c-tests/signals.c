@@ -10,7 +10,9 @@
  * a forked child, watched by the parent, so that an abort shows as a failed test (with the
  * signal that killed the child) and a deadlock as a timeout, rather than as a lost test program.
  *
- * CSOCK_SIGNAL_CALLS sets the failing calls per phase (default 200000).
+ * CSOCK_SIGNAL_CALLS sets the failing calls per phase (default 200000), CSOCK_SIGNAL_INTERVAL_US
+ * the timer's period (default 20; under valgrind, where a handler takes longer than that, a
+ * longer one, so that the looping thread still makes progress between signals).
  */
 #include <csock.h>
 
@@ -87,6 +89,12 @@ static long calls_per_phase(void) {
     return n > 0 ? n : DEFAULT_CALLS;
 }
 
+static long timer_interval_us(void) {
+    const char *env = getenv("CSOCK_SIGNAL_INTERVAL_US");
+    long us = env ? atol(env) : 20;
+    return us > 0 && us < 1000000 ? us : 20;
+}
+
 static atomic_int stop;
 static pthread_t looper;
 
@@ -108,7 +116,8 @@ static void run_phase(int use_timer, int out) {
     sigaction(use_timer ? SIGALRM : SIGUSR1, &sa, NULL);
     pthread_t killer;
     if (use_timer) {
-        struct itimerval it = {{0, 20}, {0, 20}}; /* every 20 microseconds */
+        long us = timer_interval_us();
+        struct itimerval it = {{0, us}, {0, us}};
         setitimer(ITIMER_REAL, &it, NULL);
     } else {
         looper = pthread_self();

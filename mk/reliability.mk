@@ -35,7 +35,7 @@ VALGRIND_FLAGS := -q --error-exitcode=99 --leak-check=full --show-leak-kinds=def
                   --errors-for-leak-kinds=definite --child-silent-after-fork=yes --fair-sched=yes
 # Valgrind runs one thread at a time and every call far slower: the long loops run shorter.
 VALGRIND_ENV   := CSOCK_RACE_ROUNDS=20 CSOCK_RANDOM_CALLS=10000 CSOCK_AUDIT_CREATIONS=2000 \
-                  CSOCK_SIGNAL_CALLS=5000 CSOCK_LOAD_OPS=400
+                  CSOCK_SIGNAL_CALLS=5000 CSOCK_SIGNAL_INTERVAL_US=200 CSOCK_LOAD_OPS=400
 # Tests that cannot run under valgrind, each with its reason:
 # - exhaustion lowers RLIMIT_NOFILE, which valgrind only emulates (it keeps its own descriptors
 #   above the limit): socketpair() is not held to the emulated limit, and an accept4() over it is
